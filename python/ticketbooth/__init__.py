@@ -1,0 +1,46 @@
+"""ticketbooth: hand tables and figures from one notebook to another by ticket.
+
+The API mirrors the Deephaven Python client (pydeephaven)::
+
+    import ticketbooth as tb
+    s = tb.Session()
+    shared = tb.SharedTicket.random_ticket()
+    s.publish_table(df, shared)          # or s.publish_table(df, "sales")
+    tbl = tb.Session().fetch_table(shared)
+"""
+
+from ._errors import (
+    AuthenticationError,
+    BrokerUnavailableError,
+    InvalidInputError,
+    LimitExceededError,
+    PermissionDeniedError,
+    SessionClosedError,
+    TicketboothError,
+    TicketNotFoundError,
+)
+from ._limits import Limits
+from ._session import Session
+from ._table import Table
+from ._tickets import ExportTicket, ScopeTicket, ServerObject, SharedTicket, Ticket
+from ._version import __version__
+
+__all__ = [
+    "AuthenticationError",
+    "BrokerUnavailableError",
+    "ExportTicket",
+    "InvalidInputError",
+    "LimitExceededError",
+    "Limits",
+    "PermissionDeniedError",
+    "ScopeTicket",
+    "ServerObject",
+    "Session",
+    "SessionClosedError",
+    "SharedTicket",
+    "Table",
+    "Ticket",
+    "TicketNotFoundError",
+    "TicketboothError",
+    "__version__",
+]

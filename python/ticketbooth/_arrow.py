@@ -1,0 +1,168 @@
+"""Arrow conversion and the two data paths: IPC files (same host) and IPC messages (remote)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from ._errors import InvalidInputError, LimitExceededError
+
+_NOT_A_TABLE = (
+    "{what} is not a table: pass a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or "
+    "polars DataFrame, a duckdb relation, or any object with __arrow_c_stream__"
+)
+
+
+def as_reader(data: Any) -> pa.RecordBatchReader:
+    """Turn any supported table-like object into a RecordBatchReader without copying."""
+    if isinstance(data, pa.RecordBatchReader):
+        return data
+    if isinstance(data, pa.Table):
+        return pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
+    if isinstance(data, pa.RecordBatch):
+        return pa.RecordBatchReader.from_batches(data.schema, [data])
+    if isinstance(data, (str, bytes, bytearray, int, float)) or data is None:
+        raise InvalidInputError(_NOT_A_TABLE.format(what=type(data).__name__))
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas" and type(data).__name__ == "DataFrame":
+        return as_reader(pa.Table.from_pandas(data))
+    if hasattr(data, "__arrow_c_stream__"):
+        try:
+            return pa.RecordBatchReader.from_stream(data)
+        except Exception as exc:
+            raise InvalidInputError(
+                f"{type(data).__name__}.__arrow_c_stream__ failed: {exc}"
+            ) from exc
+    for method in ("to_arrow", "arrow"):  # older polars / duckdb
+        fn = getattr(data, method, None)
+        if callable(fn) and module in ("polars", "duckdb"):
+            return as_reader(fn())
+    raise InvalidInputError(_NOT_A_TABLE.format(what=type(data).__name__))
+
+
+def create_private_file(path: str) -> pa.NativeFile:
+    """Create `path` readable and writable by this user only; fail if it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    return pa.OSFile(path, "wb")
+
+
+def write_ipc_file(reader: pa.RecordBatchReader, path: str) -> tuple[pa.Schema, int]:
+    """Stream `reader` into a new private Arrow IPC file; return (schema, num_rows)."""
+    rows = 0
+    try:
+        with create_private_file(path) as sink, pa.ipc.new_file(sink, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+    except BaseException:
+        unlink_quietly(path)
+        raise
+    return reader.schema, rows
+
+
+def read_ipc_file(path: str) -> pa.Table:
+    """Memory-map an Arrow IPC file as a Table (zero copy; the pages outlive an unlink)."""
+    with pa.memory_map(path, "r") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def ipc_file_info(path: str) -> tuple[pa.Schema, int]:
+    """Schema and row count of an Arrow IPC file, read from its footer and batch headers."""
+    with pa.memory_map(path, "r") as source:
+        reader = pa.ipc.open_file(source)
+        rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+        return reader.schema, rows
+
+
+def unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def has_dictionaries(schema: pa.Schema) -> bool:
+    return any(pa.types.is_dictionary(field.type) for field in schema)
+
+
+def _fitted(batch: pa.RecordBatch, max_bytes: int) -> Iterator[pa.RecordBatch]:
+    """Slice `batch` so each slice serializes to at most `max_bytes`."""
+    if batch.num_rows == 0:
+        yield batch
+        return
+    per_row = max(1.0, batch.nbytes / batch.num_rows)
+    step = max(1, int(max_bytes * 0.9 / per_row))
+    start = 0
+    while start < batch.num_rows:
+        piece = batch.slice(start, step)
+        if piece.get_total_buffer_size() > max_bytes and step > 1:
+            step = max(1, step // 2)
+            continue
+        yield piece
+        start += piece.num_rows
+
+
+def encode_messages(reader: pa.RecordBatchReader, max_bytes: int) -> Iterator[bytes]:
+    """The remote wire form: the schema message, then one message per record batch slice.
+
+    Every message is at most `max_bytes`. Schemas with dictionary columns are sent as the
+    chunks of one IPC stream instead (dictionary batches must travel with their state).
+    """
+    schema = reader.schema
+    yield schema.serialize().to_pybytes()
+    if has_dictionaries(schema):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+        stream = sink.getvalue()
+        for start in range(0, stream.size, max_bytes):
+            yield stream.slice(start, min(max_bytes, stream.size - start)).to_pybytes()
+        return
+    for batch in reader:
+        for piece in _fitted(batch, max_bytes):
+            message = piece.serialize()
+            if message.size > max_bytes:
+                raise LimitExceededError(
+                    f"a single row of this table needs {message.size} bytes, more than the "
+                    f"{max_bytes}-byte message limit; split large cells or raise the limit"
+                )
+            yield message.to_pybytes()
+
+
+def decode_messages(messages: Iterable[bytes]) -> pa.Table:
+    """Inverse of `encode_messages`: batches reference the received bytes (no extra copy)."""
+    it = iter(messages)
+    try:
+        first = next(it)
+    except StopIteration:
+        raise InvalidInputError("empty table stream: the schema message is missing") from None
+    try:
+        schema = pa.ipc.read_schema(pa.py_buffer(first))
+        if has_dictionaries(schema):
+            stream = pa.py_buffer(b"".join(it))
+            return pa.ipc.open_stream(stream).read_all()
+        batches = [pa.ipc.read_record_batch(pa.py_buffer(m), schema) for m in it]
+    except pa.ArrowInvalid as exc:
+        raise InvalidInputError(f"malformed Arrow IPC message in table stream: {exc}") from exc
+    return pa.Table.from_batches(batches, schema)
+
+
+class MessageReader:
+    """Decode the remote wire form incrementally (for the broker writing to a file)."""
+
+    def __init__(self, first: bytes) -> None:
+        try:
+            self.schema = pa.ipc.read_schema(pa.py_buffer(first))
+        except pa.ArrowInvalid as exc:
+            raise InvalidInputError(f"first table message is not an Arrow schema: {exc}") from exc
+        self.streamed = has_dictionaries(self.schema)
+
+    def batch(self, message: bytes) -> pa.RecordBatch:
+        try:
+            return pa.ipc.read_record_batch(pa.py_buffer(message), self.schema)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InvalidInputError(f"malformed Arrow record batch message: {exc}") from exc

@@ -1,0 +1,159 @@
+"""Finding a broker: explicit address, environment, connection file, or an embedded one."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import AuthenticationError, BrokerUnavailableError
+
+CONNECTION_FILE = "ticketbooth-broker.json"
+ENV_URL = "TICKETBOOTH_URL"
+ENV_TOKEN = "TICKETBOOTH_TOKEN"
+ENV_IDLE = "TICKETBOOTH_IDLE_TIMEOUT"
+DEFAULT_IDLE_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a broker listens and how to authenticate; `source` says how it was found."""
+
+    url: str
+    token: str
+    source: str
+    connection_file: str | None = None
+
+
+def runtime_dir() -> str:
+    """The Jupyter runtime directory (created 0700 if missing)."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    path = str(jupyter_runtime_dir())
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def connection_file_path() -> str:
+    return os.path.join(runtime_dir(), CONNECTION_FILE)
+
+
+def write_connection_file(path: str, info: dict[str, Any]) -> None:
+    """Write `info` as JSON readable by this user only, atomically."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(info, f, indent=1)
+    os.replace(tmp, path)
+
+
+def read_connection_file(path: str) -> dict[str, Any] | None:
+    """The file's content if it describes a broker whose process is alive, else None."""
+    try:
+        with open(path) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("url"), str):
+        return None
+    pid = info.get("pid")
+    if isinstance(pid, int) and info.get("hostname") == os.uname().nodename:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+    return info
+
+
+def remove_stale(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _token_from_files(url: str) -> str | None:
+    info = read_connection_file(connection_file_path())
+    if info and url in (info.get("url"), info.get("tcp_url")):
+        token = info.get("token")
+        return token if isinstance(token, str) else None
+    return None
+
+
+def explicit(url: str, token: str | None) -> Endpoint:
+    token = token or os.environ.get(ENV_TOKEN) or _token_from_files(url)
+    if not token:
+        raise AuthenticationError(
+            f"a token is required to connect to {url}: pass token=..., set {ENV_TOKEN}, "
+            "or run the broker on this machine so its connection file provides it"
+        )
+    return Endpoint(url, token, "argument")
+
+
+def from_env_or_file() -> Endpoint | None:
+    url = os.environ.get(ENV_URL)
+    if url:
+        return explicit(url, None)
+    path = connection_file_path()
+    info = read_connection_file(path)
+    if info is None:
+        return None
+    return Endpoint(info["url"], str(info.get("token", "")), "connection file", path)
+
+
+@contextlib.contextmanager
+def _start_lock() -> Iterator[None]:
+    """Serialize broker start-up between processes sharing the runtime dir."""
+    lock_path = os.path.join(runtime_dir(), "ticketbooth-broker.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def start_embedded(timeout: float = 30.0, failed: Endpoint | None = None) -> Endpoint:
+    """Start a background broker that exits when idle, unless another process just did.
+
+    `failed` is an endpoint that did not answer; its connection file is replaced.
+    """
+    path = connection_file_path()
+    with _start_lock():
+        info = read_connection_file(path)
+        if info is not None and (failed is None or info["url"] != failed.url):
+            return Endpoint(info["url"], str(info.get("token", "")), "connection file", path)
+        remove_stale(path)
+        idle = os.environ.get(ENV_IDLE, str(DEFAULT_IDLE_TIMEOUT_S))
+        log_path = os.path.join(runtime_dir(), "ticketbooth-broker.log")
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        cmd = [sys.executable, "-m", "ticketbooth", "serve", "--idle-timeout", idle]
+        cmd += ["--connection-file", path]
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=log_fd,
+            start_new_session=True,  # outlives the kernel that started it
+            close_fds=True,
+        )
+        os.close(log_fd)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = read_connection_file(path)
+            if info is not None and info.get("pid") == proc.pid:
+                return Endpoint(info["url"], str(info["token"]), "embedded", path)
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise BrokerUnavailableError(
+            f"could not start an embedded broker (exit code {proc.poll()}); see {log_path}"
+        )

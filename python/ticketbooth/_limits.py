@@ -1,0 +1,61 @@
+"""Every limit the broker enforces, in one frozen dataclass, and the scope-name rule."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._errors import InvalidInputError
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+NAME_RULE = "letters, digits, '_', '.', '-', starting with a letter or digit"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Broker limits. Every refusal names the limit it hit and what to do instead."""
+
+    #: Largest gRPC message carrying table data (one record batch per message).
+    max_message_bytes: int = 4 * MiB
+    #: Longest scope-ticket name.
+    max_name_length: int = 128
+    #: Exports (fetched or imported objects) one session may hold at once.
+    max_exports_per_session: int = 10_000
+    #: Total bytes of all objects the broker holds.
+    max_store_bytes: int = 16 * GiB
+    #: Largest single object (a table's IPC file, a figure's bundle).
+    max_object_bytes: int = 8 * GiB
+    #: Concurrent sessions.
+    max_sessions: int = 1_000
+    #: How often clients send heartbeats, and how long a silent session lives.
+    heartbeat_interval_s: float = 2.0
+    session_ttl_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.max_message_bytes < 64 * 1024:
+            raise ValueError("max_message_bytes must be at least 64 KiB")
+        if self.session_ttl_s <= self.heartbeat_interval_s:
+            raise ValueError("session_ttl_s must be longer than heartbeat_interval_s")
+
+    @property
+    def grpc_message_limit(self) -> int:
+        """What the gRPC channels accept: a data message plus room for its framing."""
+        return self.max_message_bytes + 64 * 1024
+
+
+def check_name(name: str, max_length: int = Limits.max_name_length) -> str:
+    """Return `name` if it is a valid scope name, else raise InvalidInputError saying why."""
+    if not isinstance(name, str):
+        raise InvalidInputError(f"a scope name must be a str, not {type(name).__name__}")
+    if not name:
+        raise InvalidInputError("a scope name cannot be empty")
+    if len(name) > max_length:
+        raise InvalidInputError(
+            f"scope name {name[:20]!r}... is {len(name)} characters; the limit is {max_length}"
+        )
+    if not NAME_PATTERN.fullmatch(name):
+        raise InvalidInputError(f"invalid scope name {name!r}: use {NAME_RULE}")
+    return name

@@ -1,0 +1,355 @@
+"""`Session`: a connection to a broker, and every call a notebook makes on it."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Any
+
+import pyarrow as pa
+
+from . import _arrow, _discovery
+from ._connection import Connection
+from ._errors import (
+    BrokerUnavailableError,
+    InvalidInputError,
+    SessionClosedError,
+    TicketNotFoundError,
+)
+from ._keepalive import KeepAlive
+from ._proto.v1 import broker_pb2 as pb
+from ._table import Table
+from ._tickets import ExportTicket, ScopeTicket, ServerObject, Ticket, as_ticket
+from ._version import __version__
+
+
+def _client_name() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "?"
+    return f"{user}@{os.uname().nodename} pid {os.getpid()}"
+
+
+class Session:
+    """A session on a ticketbooth broker (the counterpart of ``pydeephaven.Session``).
+
+    Args:
+        url: Broker address: ``unix:///path/broker.sock``, ``host:port`` or ``grpcs://host:port``.
+            Without it: ``$TICKETBOOTH_URL``, then the connection file in the Jupyter runtime
+            dir, then a new embedded broker that exits when idle.
+        token: The broker's token (else ``$TICKETBOOTH_TOKEN`` or the connection file).
+        host, port, auth_token: pydeephaven-style spelling of `url` and `token`.
+        name: Shown as the publisher of what this session publishes.
+        force_remote: Stream tables over gRPC even when shared memory is available.
+        tls_root_certs: PEM bytes (or a path) of the CA that signed the broker's certificate.
+        start_broker: Start an embedded broker when none is found (default True).
+        timeout: Seconds to wait for each call.
+
+    Raises:
+        AuthenticationError: wrong or missing token.
+        BrokerUnavailableError: nothing answers at the address.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        auth_token: str | None = None,
+        name: str | None = None,
+        force_remote: bool = False,
+        tls_root_certs: bytes | str | None = None,
+        start_broker: bool = True,
+        timeout: float = 30.0,
+    ) -> None:
+        self._closed = True
+        self._timeout = timeout
+        self._pins: dict[bytes, Table] = {}
+        if host is not None or port is not None:
+            if url is not None:
+                raise InvalidInputError("give either url or host/port, not both")
+            url = f"{host or '127.0.0.1'}:{port or 10000}"
+        token = token or auth_token
+        if isinstance(tls_root_certs, str):
+            with open(tls_root_certs, "rb") as f:
+                tls_root_certs = f.read()
+        if url is not None:
+            endpoint = _discovery.explicit(url, token)
+        else:
+            found = _discovery.from_env_or_file()
+            if found is None and not start_broker:
+                raise BrokerUnavailableError(
+                    "no ticketbooth broker is running: start one with `ticketbooth serve`"
+                )
+            endpoint = found or _discovery.start_embedded(timeout)
+        try:
+            self._open(endpoint, name, tls_root_certs)
+        except BrokerUnavailableError:
+            if endpoint.source != "connection file" or not start_broker:
+                raise
+            self._open(_discovery.start_embedded(timeout, failed=endpoint), name, None)
+        self._force_remote = force_remote or os.environ.get("TICKETBOOTH_FORCE_REMOTE") == "1"
+        self._same_host = not self._force_remote and self._sees_shm()
+
+    def _open(self, endpoint: _discovery.Endpoint, name: str | None, certs: bytes | None) -> None:
+        conn = Connection(endpoint.url, endpoint.token, certs)
+        req = pb.OpenSessionRequest(client_name=name or _client_name(), client_version=__version__)
+        try:
+            resp = conn.call("open session", conn.sessions.OpenSession, req, self._timeout)
+        except Exception:
+            conn.close()
+            raise
+        conn.set_session(resp.session_id)
+        self._conn = conn
+        self.endpoint = endpoint
+        self.session_id = resp.session_id
+        self._server = resp.server
+        self._closed = False
+        self._keepalive = KeepAlive(
+            resp.server.heartbeat_interval_s, self._heartbeat, self._release_bytes
+        )
+
+    def _sees_shm(self) -> bool:
+        try:
+            with open(os.path.join(self._server.shm_dir, "nonce")) as f:
+                return f.read() == self._server.host_nonce
+        except OSError:
+            return False
+
+    # plumbing ------------------------------------------------------------------------------
+    def _call(self, what: str, method: Any, request: Any) -> Any:
+        if self._closed:
+            raise SessionClosedError(f"cannot {what}: this session is closed")
+        if self._keepalive.lost:
+            raise SessionClosedError(f"cannot {what}: {self._keepalive.lost}")
+        return self._conn.call(what, method, request, self._timeout)
+
+    def _heartbeat(self) -> None:
+        self._conn.call("heartbeat", self._conn.sessions.Heartbeat, pb.HeartbeatRequest(), 10)
+
+    def _release_bytes(self, ticket: bytes) -> None:
+        self._conn.call("release", self._conn.sessions.Release, pb.ReleaseRequest(ticket=ticket))
+
+    def _on_collect(self, ticket: ExportTicket) -> None:
+        if not self._closed:
+            self._keepalive.queue_release(ticket.bytes)
+
+    @property
+    def is_alive(self) -> bool:
+        """True until the session is closed or the broker dropped it."""
+        return not self._closed and self._keepalive.lost is None
+
+    @property
+    def same_host(self) -> bool:
+        """True when tables travel through shared memory rather than gRPC streams."""
+        return self._same_host
+
+    # tables --------------------------------------------------------------------------------
+    def import_table(self, data: Any) -> Table:
+        """Upload table data to the broker as a new export of this session.
+
+        Args:
+            data: a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or polars
+                DataFrame, a duckdb relation, or anything with ``__arrow_c_stream__``.
+
+        Returns:
+            A `Table` whose ``ticket`` can be published.
+
+        Raises:
+            InvalidInputError: `data` is not a table.
+            LimitExceededError: the table is larger than the broker accepts.
+        """
+        if self._closed:
+            raise SessionClosedError("cannot import a table: this session is closed")
+        reader = _arrow.as_reader(data)
+        if self._same_host:
+            name = f"in-{os.urandom(16).hex()}.arrow"
+            path = os.path.join(self._server.shm_dir, name)
+            _arrow.write_ipc_file(reader, path)
+            try:
+                resp = self._call(
+                    "import table", self._conn.tables.ImportShm, pb.ImportShmRequest(shm_name=name)
+                )
+            except BaseException:
+                _arrow.unlink_quietly(path)
+                raise
+        else:
+            limit = self._server.limits.max_message_bytes
+            chunks = (pb.TableChunk(ipc_message=m) for m in _arrow.encode_messages(reader, limit))
+            resp = self._call("import table", self._conn.tables.PutTable, chunks)
+        return self._table(resp.export_ticket, resp.info)
+
+    def fetch_table(self, ticket: Any) -> Table:
+        """Fetch a published table: a SharedTicket, ScopeTicket, a name, or its text form.
+
+        Returns:
+            A `Table` with its own export ticket; its data stays valid after the publisher
+            releases the ticket or goes away.
+
+        Raises:
+            TicketNotFoundError: nothing is published under the ticket (or it was released).
+            InvalidInputError: malformed ticket, or the ticket holds something other than a table.
+        """
+        t = as_ticket(ticket)
+        resp = self._call("fetch table", self._conn.sessions.Fetch, pb.FetchRequest(ticket=t.bytes))
+        if resp.info.type != "Table":
+            self._release_bytes(resp.export_ticket)
+            raise InvalidInputError(f"{t} holds a {resp.info.type}, not a Table")
+        table = self._table(resp.export_ticket, resp.info)
+        table.to_arrow()
+        return table
+
+    def _table(self, export: bytes, info: pb.ObjectInfo) -> Table:
+        ticket = ExportTicket(export)
+        schema = pa.ipc.read_schema(pa.py_buffer(info.schema))
+        shm = os.path.join(self._server.shm_dir, info.shm_name)
+
+        def load() -> pa.Table:
+            if self._same_host:
+                return _arrow.read_ipc_file(shm)
+            stream = self._conn.tables.GetTable(
+                pb.GetTableRequest(ticket=export), metadata=tuple(self._conn.metadata)
+            )
+            return _arrow.decode_messages(chunk.ipc_message for chunk in stream)
+
+        def guarded_load() -> pa.Table:
+            if self._closed:
+                raise SessionClosedError("cannot read the table: its session is closed")
+            try:
+                return load()
+            except Exception as exc:
+                import grpc
+
+                from ._errors import from_rpc_error
+
+                if isinstance(exc, grpc.RpcError):
+                    raise from_rpc_error(exc, "fetch table data") from None
+                raise
+
+        return Table(ticket, schema, info.num_rows, guarded_load, self._on_collect)
+
+    def publish_table(self, table: Any, ticket: Any) -> None:
+        """Publish a table to a ticket; ``publish_table(ticket, table)`` works as well.
+
+        `table` may be a `Table` of this session or any table data (imported first; the
+        import is kept by the session until the ticket is republished, released or closed).
+        A str ticket is a scope name (``"sales"``) or a shared ticket's text.
+        """
+        if isinstance(table, (Ticket, str)) and not isinstance(ticket, (Ticket, str)):
+            table, ticket = ticket, table
+        result = as_ticket(ticket)
+        if isinstance(table, Table):
+            self.publish(table.ticket, result)
+            return
+        imported = self.import_table(table)
+        self.publish(imported.ticket, result)
+        old = self._pins.pop(result.bytes, None)
+        self._pins[result.bytes] = imported
+        if old is not None:
+            self.release(old)
+
+    def bind_table(self, name: str, table: Any) -> None:
+        """Publish `table` under the scope name `name` (pydeephaven's name for it)."""
+        self.publish_table(table, ScopeTicket.scope_ticket(name))
+
+    def open_table(self, name: str) -> Table:
+        """Fetch the table published under the scope name `name`."""
+        return self.fetch_table(ScopeTicket.scope_ticket(name))
+
+    @property
+    def tables(self) -> list[str]:
+        """Names of the tables in the broker's scope."""
+        return [n for n, o in self.exportable_objects.items() if o.type == "Table"]
+
+    # tickets -------------------------------------------------------------------------------
+    def publish(self, source_ticket: Any, result_ticket: Any) -> None:
+        """Make `result_ticket` (shared or scope) point at the object behind `source_ticket`.
+
+        The result stays valid only while the source export is not released (explicit
+        release, garbage collection of its Table, or close/death of this session). Publishing
+        again to the same ticket replaces the object (its version increases).
+
+        Raises:
+            TicketNotFoundError: the source export does not exist in this session.
+            InvalidInputError: the source is not an export, or the result is an export ticket.
+        """
+        src, dst = as_ticket(source_ticket), as_ticket(result_ticket)
+        req = pb.PublishRequest(source_ticket=src.bytes, result_ticket=dst.bytes)
+        self._call("publish", self._conn.sessions.Publish, req)
+
+    def fetch(self, ticket: Any) -> ExportTicket:
+        """A new export ticket in this session for the object behind `ticket`.
+
+        `ticket` may be a ticket, a scope name, a `ServerObject`, or anything with a
+        ``ticket`` attribute. The export lives until released or the session closes.
+        """
+        t = as_ticket(ticket)
+        resp = self._call("fetch", self._conn.sessions.Fetch, pb.FetchRequest(ticket=t.bytes))
+        return ExportTicket(resp.export_ticket)
+
+    def info(self, ticket: Any) -> pb.ObjectInfo:
+        """What the broker knows about the object behind `ticket` (type, rows, version...)."""
+        t = as_ticket(ticket)
+        info: pb.ObjectInfo = self._call(
+            "get info", self._conn.sessions.GetInfo, pb.GetInfoRequest(ticket=t.bytes)
+        )
+        return info
+
+    def release(self, ticket: Any) -> None:
+        """Release an export (or `Table`), or unpublish a ticket this session published.
+
+        Releasing a source export unpublishes every ticket published from it; subscribers
+        keep what they already fetched.
+        """
+        if isinstance(ticket, Table):
+            ticket._detach()
+        t = as_ticket(ticket)
+        pinned = self._pins.pop(t.bytes, None)
+        self._call("release", self._conn.sessions.Release, pb.ReleaseRequest(ticket=t.bytes))
+        if pinned is not None:
+            self.release(pinned)
+
+    @property
+    def exportable_objects(self) -> dict[str, ServerObject]:
+        """The broker's named (scope) objects: name -> ServerObject(type, ticket)."""
+        resp = self._call("list objects", self._conn.sessions.ListObjects, pb.ListObjectsRequest())
+        return {
+            o.name: ServerObject(type=o.type, ticket=ScopeTicket.scope_ticket(o.name))
+            for o in resp.objects
+        }
+
+    def list_objects(self) -> list[pb.ObjectInfo]:
+        """Details of every named object (used by ``ticketbooth ls``)."""
+        resp = self._call("list objects", self._conn.sessions.ListObjects, pb.ListObjectsRequest())
+        return list(resp.objects)
+
+    # lifetime ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the session: its exports are released and what it published is unpublished."""
+        if self._closed:
+            return
+        self._keepalive.stop()
+        for table in self._pins.values():
+            table._detach()
+        self._pins.clear()
+        try:
+            self._conn.call("close", self._conn.sessions.CloseSession, pb.CloseSessionRequest(), 5)
+        except (BrokerUnavailableError, SessionClosedError, TicketNotFoundError):
+            pass
+        finally:
+            self._closed = True
+            self._conn.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "open" if self.is_alive else "closed"
+        url = self.endpoint.url if hasattr(self, "endpoint") else "-"
+        return f"<ticketbooth.Session {state} {url}>"

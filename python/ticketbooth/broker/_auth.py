@@ -1,0 +1,36 @@
+"""Token and session checks applied to every call."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import grpc
+
+from ._store import BrokerError
+
+TOKEN_HEADER = "authorization"
+SESSION_HEADER = "x-ticketbooth-session"
+
+
+def metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str:
+    for k, v in context.invocation_metadata() or ():
+        if k == key:
+            return v if isinstance(v, str) else v.decode("utf-8", "replace")
+    return ""
+
+
+def check_token(context: grpc.aio.ServicerContext[Any, Any], token: str) -> None:
+    given = metadata_value(context, TOKEN_HEADER).removeprefix("Bearer ")
+    if not given:
+        raise BrokerError(
+            grpc.StatusCode.UNAUTHENTICATED,
+            "no token given; pass token=... or set TICKETBOOTH_TOKEN "
+            "(the token is in the broker's connection file)",
+        )
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise BrokerError(
+            grpc.StatusCode.UNAUTHENTICATED,
+            "wrong token for this broker; use the token from its connection file or "
+            "the one printed by `ticketbooth serve`",
+        )

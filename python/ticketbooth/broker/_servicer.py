@@ -1,0 +1,276 @@
+"""gRPC handlers: each checks the token, finds the session, and maps refusals to statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+import pyarrow as pa
+
+from .. import _arrow
+from .._limits import Limits
+from .._proto.v1 import broker_pb2 as pb
+from .._proto.v1 import broker_pb2_grpc as pb_grpc
+from .._tickets import ExportTicket
+from .._version import __version__
+from ._auth import SESSION_HEADER, check_token, metadata_value
+from ._shm import ShmDir
+from ._store import Binding, BrokerError, Store, StoredObject
+
+log = logging.getLogger("ticketbooth.broker")
+Ctx = grpc.aio.ServicerContext[Any, Any]
+R = TypeVar("R")
+
+
+def refusals(
+    fn: Callable[..., Awaitable[R]],
+) -> Callable[..., Awaitable[R]]:
+    """Turn BrokerError into a status; log and report anything unexpected without dying."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, request: Any, context: Ctx) -> R:
+        try:
+            return await fn(self, request, context)
+        except BrokerError as err:
+            await context.abort(err.code, err.message)
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a bug must not take the broker down
+            log.exception("internal error in %s", fn.__name__)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal broker error: {exc!r}")
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+class Core:
+    """What both services share: the store, the shm directory, the token."""
+
+    def __init__(self, store: Store, shm: ShmDir, token: str) -> None:
+        self.store = store
+        self.shm = shm
+        self.token = token
+
+    def authorize(self, context: Ctx) -> None:
+        check_token(context, self.token)
+
+    def session_id(self, context: Ctx) -> str:
+        self.authorize(context)
+        sid = metadata_value(context, SESSION_HEADER)
+        if not sid:
+            raise BrokerError(grpc.StatusCode.FAILED_PRECONDITION, "call OpenSession first")
+        self.store.touch(sid)
+        return sid
+
+    def info(self, obj: StoredObject, binding: Binding | None) -> pb.ObjectInfo:
+        return pb.ObjectInfo(
+            type=obj.type,
+            name=getattr(binding.ticket, "name", "") if binding else "",
+            ticket=binding.ticket.bytes if binding else b"",
+            version=binding.version if binding else 0,
+            num_rows=obj.num_rows,
+            num_columns=obj.num_columns,
+            nbytes=obj.nbytes,
+            publisher=self.store.publisher_name(binding),
+            published_at=binding.published_at if binding else 0.0,
+            schema=obj.schema,
+            shm_name=obj.shm_name,
+        )
+
+    def server_info(self) -> pb.ServerInfo:
+        lim: Limits = self.store.limits
+        return pb.ServerInfo(
+            version=__version__,
+            shm_dir=self.shm.path,
+            host_nonce=self.shm.nonce,
+            limits=pb.Limits(
+                max_message_bytes=lim.max_message_bytes,
+                max_name_length=lim.max_name_length,
+                max_exports_per_session=lim.max_exports_per_session,
+                max_store_bytes=lim.max_store_bytes,
+                max_object_bytes=lim.max_object_bytes,
+            ),
+            heartbeat_interval_s=lim.heartbeat_interval_s,
+            session_ttl_s=lim.session_ttl_s,
+        )
+
+    def table_object(self, shm_name: str, schema: pa.Schema, rows: int) -> StoredObject:
+        return StoredObject(
+            oid=0,
+            type="Table",
+            nbytes=self.shm.size(shm_name),
+            num_rows=rows,
+            num_columns=len(schema),
+            schema=schema.serialize().to_pybytes(),
+            shm_name=shm_name,
+        )
+
+    def import_response(self, sid: str, obj: StoredObject) -> pb.ImportResponse:
+        try:
+            export_id = self.store.add_object(sid, obj)
+        except BrokerError:
+            self.shm.unlink(obj.shm_name)
+            raise
+        return pb.ImportResponse(
+            export_ticket=ExportTicket.export_ticket(export_id).bytes, info=self.info(obj, None)
+        )
+
+
+class SessionServicer(pb_grpc.SessionServiceServicer):
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.store = core.store
+
+    @refusals
+    async def OpenSession(self, request: pb.OpenSessionRequest, context: Ctx) -> Any:
+        self.core.authorize(context)
+        name = request.client_name[:200] or "anonymous"
+        state = self.store.open_session(name)
+        log.info("session %s opened by %s", state.sid[:8], name)
+        return pb.OpenSessionResponse(session_id=state.sid, server=self.core.server_info())
+
+    @refusals
+    async def Heartbeat(self, request: pb.HeartbeatRequest, context: Ctx) -> Any:
+        self.core.session_id(context)
+        return pb.HeartbeatResponse()
+
+    @refusals
+    async def CloseSession(self, request: pb.CloseSessionRequest, context: Ctx) -> Any:
+        self.core.authorize(context)
+        self.store.close_session(metadata_value(context, SESSION_HEADER))
+        return pb.CloseSessionResponse()
+
+    @refusals
+    async def Publish(self, request: pb.PublishRequest, context: Ctx) -> Any:
+        sid = self.core.session_id(context)
+        version = self.store.publish(sid, request.source_ticket, request.result_ticket)
+        return pb.PublishResponse(version=version)
+
+    @refusals
+    async def Fetch(self, request: pb.FetchRequest, context: Ctx) -> Any:
+        sid = self.core.session_id(context)
+        export_id, obj, binding = self.store.fetch(sid, request.ticket)
+        return pb.FetchResponse(
+            export_ticket=ExportTicket.export_ticket(export_id).bytes,
+            info=self.core.info(obj, binding),
+        )
+
+    @refusals
+    async def Release(self, request: pb.ReleaseRequest, context: Ctx) -> Any:
+        sid = self.core.session_id(context)
+        self.store.release(sid, request.ticket)
+        return pb.ReleaseResponse()
+
+    @refusals
+    async def ListObjects(self, request: pb.ListObjectsRequest, context: Ctx) -> Any:
+        self.core.authorize(context)
+        infos = [self.core.info(b.obj, b) for b in self.store.scope_bindings()]
+        return pb.ListObjectsResponse(objects=infos)
+
+    @refusals
+    async def GetInfo(self, request: pb.GetInfoRequest, context: Ctx) -> Any:
+        sid = self.core.session_id(context)
+        obj, binding = self.store.resolve(sid, request.ticket)
+        return self.core.info(obj, binding)
+
+
+class TableServicer(pb_grpc.TableServiceServicer):
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.store = core.store
+        self.shm = core.shm
+
+    @refusals
+    async def ImportShm(self, request: pb.ImportShmRequest, context: Ctx) -> Any:
+        sid = self.core.session_id(context)
+        try:
+            name = self.shm.claim_incoming(request.shm_name)
+        except ValueError as exc:
+            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+        try:
+            self.store.reserve(self.shm.size(name))
+            schema, rows = await asyncio.to_thread(_arrow.ipc_file_info, self.shm.file(name))
+        except (pa.ArrowInvalid, OSError) as exc:
+            self.shm.unlink(name)
+            raise BrokerError(
+                grpc.StatusCode.INVALID_ARGUMENT, f"segment is not an Arrow IPC file: {exc}"
+            ) from exc
+        except BrokerError:
+            self.shm.unlink(name)
+            raise
+        return self.core.import_response(sid, self.core.table_object(name, schema, rows))
+
+    @refusals
+    async def PutTable(self, request_iterator: AsyncIterator[pb.TableChunk], context: Ctx) -> Any:
+        sid = self.core.session_id(context)
+        name = self.shm.new_name("obj")
+        try:
+            schema, rows = await self._receive(request_iterator, self.shm.file(name))
+        except BaseException:
+            self.shm.unlink(name)
+            raise
+        return self.core.import_response(sid, self.core.table_object(name, schema, rows))
+
+    async def _receive(
+        self, chunks: AsyncIterator[pb.TableChunk], path: str
+    ) -> tuple[pa.Schema, int]:
+        it = chunks.__aiter__()
+        try:
+            first = await it.__anext__()
+        except StopAsyncIteration:
+            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty table stream") from None
+        reader = _arrow.MessageReader(first.ipc_message)
+        limit, received = self.store.limits.max_object_bytes, 0
+        if reader.streamed:
+            parts = []
+            async for chunk in it:
+                received += len(chunk.ipc_message)
+                self._check_size(received, limit)
+                parts.append(chunk.ipc_message)
+            try:
+                table = pa.ipc.open_stream(pa.py_buffer(b"".join(parts))).read_all()
+            except pa.ArrowInvalid as exc:
+                raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+            return _arrow.write_ipc_file(_arrow.as_reader(table), path)
+        rows = 0
+        sink = _arrow.create_private_file(path)
+        with sink, pa.ipc.new_file(sink, reader.schema) as writer:
+            async for chunk in it:
+                received += len(chunk.ipc_message)
+                self._check_size(received, limit)
+                try:
+                    batch = reader.batch(chunk.ipc_message)
+                except ValueError as exc:
+                    raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        return reader.schema, rows
+
+    def _check_size(self, received: int, limit: int) -> None:
+        if received > limit:
+            raise BrokerError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"table exceeds the broker's per-object limit of {limit} bytes",
+            )
+
+    async def GetTable(self, request: pb.GetTableRequest, context: Ctx) -> AsyncIterator[Any]:
+        try:
+            sid = self.core.session_id(context)
+            obj, _ = self.store.resolve(sid, request.ticket)
+            if obj.type != "Table":
+                raise BrokerError(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"the ticket holds a {obj.type}, not a Table"
+                )
+            table = _arrow.read_ipc_file(self.shm.file(obj.shm_name))
+        except BrokerError as err:
+            await context.abort(err.code, err.message)
+        limit = self.store.limits.max_message_bytes
+        started = time.monotonic()
+        for message in _arrow.encode_messages(_arrow.as_reader(table), limit):
+            yield pb.TableChunk(ipc_message=message)
+        log.debug("sent %d rows in %.3fs", table.num_rows, time.monotonic() - started)

@@ -1,0 +1,65 @@
+"""The broker's shared-memory directory: private Arrow IPC files that readers memory-map."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import stat
+import tempfile
+
+INCOMING = re.compile(r"in-[0-9a-f]{32}\.arrow")
+NONCE_FILE = "nonce"
+
+
+def default_base() -> str:
+    """/dev/shm when it exists (memory-backed), else the temp dir."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+
+
+class ShmDir:
+    """A 0700 directory of 0600 segment files, removed with the broker."""
+
+    def __init__(self, base: str | None = None) -> None:
+        self.path = tempfile.mkdtemp(prefix="ticketbooth-", dir=base or default_base())
+        os.chmod(self.path, 0o700)
+        self.nonce = secrets.token_hex(16)
+        fd = os.open(os.path.join(self.path, NONCE_FILE), os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.nonce)
+
+    def claim_incoming(self, name: str) -> str:
+        """Validate a client-written file name and move it under a broker-owned name.
+
+        Raises ValueError naming the problem (bad name, missing, not a regular private file).
+        """
+        if not INCOMING.fullmatch(name):
+            raise ValueError(f"{name!r} is not an incoming segment name (in-<32 hex>.arrow)")
+        src = os.path.join(self.path, name)
+        try:
+            st = os.lstat(src)
+        except FileNotFoundError:
+            raise ValueError(f"segment {name!r} does not exist in the broker's directory") from None
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+            raise ValueError(f"segment {name!r} is not a regular file owned by the broker's user")
+        dst = self.new_name("obj")
+        os.rename(src, os.path.join(self.path, dst))
+        return dst
+
+    def new_name(self, prefix: str) -> str:
+        return f"{prefix}-{secrets.token_hex(16)}.arrow"
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def size(self, name: str) -> int:
+        return os.stat(self.file(name)).st_size
+
+    def unlink(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.file(name))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,272 @@
+"""The broker's state: sessions, their exports, published tickets, and reference counts.
+
+Pure bookkeeping with no I/O, so every lifetime rule is unit-testable without a server:
+- an export holds one reference to its object; the object is freed at zero references;
+- a published (shared or scope) ticket points at a source export and lives only as long as
+  that export: release, session close or session expiry unpublish it;
+- what another session fetched is its own export, so it stays valid after the publisher goes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grpc
+
+from .._limits import Limits
+from .._tickets import ExportTicket, ScopeTicket, Ticket, ticket_from_bytes
+
+
+class BrokerError(Exception):
+    """A refusal: a gRPC status code and a message a person can act on."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(eq=False)
+class StoredObject:
+    oid: int
+    type: str
+    nbytes: int
+    num_rows: int = 0
+    num_columns: int = 0
+    schema: bytes = b""
+    shm_name: str = ""
+    payload: bytes = b""
+    refs: int = 0
+
+
+@dataclass(eq=False)
+class Binding:
+    """A published ticket: the object, and the export that keeps it alive."""
+
+    ticket: Ticket
+    obj: StoredObject
+    session_id: str
+    export_id: int
+    version: int
+    published_at: float
+
+
+@dataclass(eq=False)
+class SessionState:
+    sid: str
+    name: str
+    last_seen: float
+    exports: dict[int, StoredObject] = field(default_factory=dict)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+EventHook = Callable[[str, Binding], None]  # ("published" | "updated" | "released", binding)
+
+
+def _not_found(ticket: Ticket) -> BrokerError:
+    if isinstance(ticket, ExportTicket):
+        what = f"export {ticket.id} does not exist in this session (released, or never created)"
+    elif isinstance(ticket, ScopeTicket):
+        what = f"nothing is published under the name {ticket.name!r}"
+    else:
+        what = f"shared ticket {ticket} is not published (released, or its publisher is gone)"
+    return BrokerError(grpc.StatusCode.NOT_FOUND, what)
+
+
+class Store:
+    def __init__(self, limits: Limits, on_free: Callable[[StoredObject], None]) -> None:
+        self.limits = limits
+        self.sessions: dict[str, SessionState] = {}
+        self.bindings: dict[bytes, Binding] = {}
+        self.total_bytes = 0
+        self._versions: dict[bytes, int] = {}
+        self._oids = itertools.count(1)
+        self._on_free = on_free
+        self.hooks: list[EventHook] = []
+
+    # sessions -------------------------------------------------------------------------------
+    def open_session(self, name: str, now: float | None = None) -> SessionState:
+        if len(self.sessions) >= self.limits.max_sessions:
+            raise BrokerError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the broker already has {len(self.sessions)} sessions (the limit); "
+                "close unused sessions",
+            )
+        state = SessionState(secrets.token_hex(16), name, time.monotonic() if now is None else now)
+        self.sessions[state.sid] = state
+        return state
+
+    def session(self, sid: str) -> SessionState:
+        state = self.sessions.get(sid)
+        if state is None:
+            raise BrokerError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "this session is closed (closed by the client, or expired after missed "
+                "heartbeats); open a new Session",
+            )
+        return state
+
+    def touch(self, sid: str, now: float | None = None) -> None:
+        self.session(sid).last_seen = time.monotonic() if now is None else now
+
+    def expired(self, now: float | None = None) -> list[str]:
+        now = time.monotonic() if now is None else now
+        ttl = self.limits.session_ttl_s
+        return [s.sid for s in self.sessions.values() if now - s.last_seen > ttl]
+
+    def close_session(self, sid: str) -> None:
+        state = self.sessions.get(sid)
+        if state is None:
+            return
+        for export_id in list(state.exports):
+            self._release_export(state, export_id)
+        del self.sessions[sid]
+
+    # objects ---------------------------------------------------------------------------------
+    def reserve(self, nbytes: int) -> None:
+        """Refuse an object that would break the size limits (checked before it is stored)."""
+        lim = self.limits
+        if nbytes > lim.max_object_bytes:
+            raise BrokerError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"object of {nbytes} bytes exceeds the broker's per-object limit of "
+                f"{lim.max_object_bytes} bytes; publish a smaller slice or raise the limit",
+            )
+        if self.total_bytes + nbytes > lim.max_store_bytes:
+            raise BrokerError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the broker holds {self.total_bytes} bytes; {nbytes} more would exceed its "
+                f"{lim.max_store_bytes}-byte limit; release objects you no longer need",
+            )
+
+    def add_object(self, sid: str, obj: StoredObject) -> int:
+        """Store a new object as an export of `sid`; return the export id."""
+        state = self.session(sid)
+        self.reserve(obj.nbytes)
+        obj.oid = next(self._oids)
+        self.total_bytes += obj.nbytes
+        return self._new_export(state, obj)
+
+    def _new_export(self, state: SessionState, obj: StoredObject) -> int:
+        if len(state.exports) >= self.limits.max_exports_per_session:
+            if obj.refs == 0:
+                self._free(obj)
+            raise BrokerError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"this session holds {len(state.exports)} exports (the limit); release "
+                "tables and objects you no longer use",
+            )
+        export_id = next(state.ids)
+        state.exports[export_id] = obj
+        obj.refs += 1
+        return export_id
+
+    def _free(self, obj: StoredObject) -> None:
+        self.total_bytes -= obj.nbytes
+        self._on_free(obj)
+
+    # tickets ---------------------------------------------------------------------------------
+    def resolve(self, sid: str, raw: bytes) -> tuple[StoredObject, Binding | None]:
+        ticket = self._parse(raw)
+        if isinstance(ticket, ExportTicket):
+            obj = self.session(sid).exports.get(ticket.id)
+            if obj is None:
+                raise _not_found(ticket)
+            return obj, None
+        binding = self.bindings.get(ticket.bytes)
+        if binding is None:
+            raise _not_found(ticket)
+        return binding.obj, binding
+
+    def fetch(self, sid: str, raw: bytes) -> tuple[int, StoredObject, Binding | None]:
+        obj, binding = self.resolve(sid, raw)
+        return self._new_export(self.session(sid), obj), obj, binding
+
+    def publish(self, sid: str, source: bytes, result: bytes, now: float | None = None) -> int:
+        state = self.session(sid)
+        src = self._parse(source)
+        if not isinstance(src, ExportTicket):
+            raise BrokerError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "the source of publish must be an export ticket of this session; "
+                "fetch the object first (session.fetch(ticket)) and publish what it returns",
+            )
+        obj = state.exports.get(src.id)
+        if obj is None:
+            raise _not_found(src)
+        dst = self._parse(result)
+        if isinstance(dst, ExportTicket):
+            raise BrokerError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "cannot publish to an export ticket; use SharedTicket.random_ticket() or "
+                "ScopeTicket.scope_ticket(name)",
+            )
+        version = self._versions.get(dst.bytes, 0) + 1
+        self._versions[dst.bytes] = version
+        previous = self.bindings.get(dst.bytes)
+        binding = Binding(dst, obj, sid, src.id, version, time.time() if now is None else now)
+        self.bindings[dst.bytes] = binding
+        self._emit("updated" if previous is not None else "published", binding)
+        return version
+
+    def release(self, sid: str, raw: bytes) -> None:
+        state = self.session(sid)
+        ticket = self._parse(raw)
+        if isinstance(ticket, ExportTicket):
+            if ticket.id not in state.exports:
+                raise _not_found(ticket)
+            self._release_export(state, ticket.id)
+            return
+        binding = self.bindings.get(ticket.bytes)
+        if binding is None:
+            raise _not_found(ticket)
+        if binding.session_id != sid:
+            raise BrokerError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{ticket} was published by another session; only its publisher can release it",
+            )
+        self._unbind(binding)
+
+    def scope_bindings(self) -> list[Binding]:
+        return [b for b in self.bindings.values() if isinstance(b.ticket, ScopeTicket)]
+
+    def publisher_name(self, binding: Binding | None) -> str:
+        if binding is None:
+            return ""
+        state = self.sessions.get(binding.session_id)
+        return state.name if state else ""
+
+    # internals -------------------------------------------------------------------------------
+    def _release_export(self, state: SessionState, export_id: int) -> None:
+        obj = state.exports.pop(export_id)
+        for binding in [b for b in self.bindings.values() if b.session_id == state.sid]:
+            if binding.export_id == export_id:
+                self._unbind(binding)
+        obj.refs -= 1
+        if obj.refs == 0:
+            self._free(obj)
+
+    def _unbind(self, binding: Binding) -> None:
+        del self.bindings[binding.ticket.bytes]
+        self._emit("released", binding)
+
+    def _emit(self, kind: str, binding: Binding) -> None:
+        for hook in list(self.hooks):
+            hook(kind, binding)
+
+    def _parse(self, raw: bytes) -> Ticket:
+        try:
+            ticket = ticket_from_bytes(raw)
+        except ValueError as exc:
+            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+        if isinstance(ticket, ScopeTicket) and len(ticket.name) > self.limits.max_name_length:
+            raise BrokerError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"scope name is {len(ticket.name)} characters; the limit is "
+                f"{self.limits.max_name_length}",
+            )
+        return ticket
