@@ -171,9 +171,10 @@ class Store:
 
     # tickets ---------------------------------------------------------------------------------
     def resolve(self, sid: str, raw: bytes) -> tuple[StoredObject, Binding | None]:
+        state = self.session(sid)
         ticket = self._parse(raw)
         if isinstance(ticket, ExportTicket):
-            obj = self.session(sid).exports.get(ticket.id)
+            obj = state.exports.get(ticket.id)
             if obj is None:
                 raise _not_found(ticket)
             return obj, None

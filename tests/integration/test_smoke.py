@@ -1,0 +1,9 @@
+from tests.conftest import BrokerProcess, run_child
+
+import ticketbooth as tb
+
+
+def test_session_finds_broker(broker: BrokerProcess) -> None:
+    with tb.Session() as s:
+        assert s.endpoint.url == broker.url
+        assert s.same_host

@@ -1,0 +1,135 @@
+"""The broker's lifetime rules, checked on the store alone (no server, no I/O)."""
+
+import grpc
+import pytest
+from ticketbooth import ExportTicket, ScopeTicket, SharedTicket
+from ticketbooth._limits import Limits
+from ticketbooth.broker import BrokerError, Store
+from ticketbooth.broker._store import StoredObject
+
+
+class Harness:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.freed: list[StoredObject] = []
+        self.events: list[tuple[str, bytes, int]] = []
+        self.store = Store(limits or Limits(), self.freed.append)
+        self.store.hooks.append(lambda k, b: self.events.append((k, b.ticket.bytes, b.version)))
+
+    def table(self, sid: str, nbytes: int = 100) -> bytes:
+        export_id = self.store.add_object(sid, StoredObject(0, "Table", nbytes))
+        return ExportTicket.export_ticket(export_id).bytes
+
+
+def code_of(exc: pytest.ExceptionInfo[BrokerError]) -> grpc.StatusCode:
+    return exc.value.code
+
+
+def test_shared_ticket_lives_while_source_export_lives() -> None:
+    h = Harness()
+    pub, sub = h.store.open_session("pub").sid, h.store.open_session("sub").sid
+    src = h.table(pub)
+    shared = SharedTicket.random_ticket().bytes
+    assert h.store.publish(pub, src, shared) == 1
+    _, obj, _ = h.store.fetch(sub, shared)
+    h.store.release(pub, src)
+    with pytest.raises(BrokerError) as exc:
+        h.store.fetch(sub, shared)
+    assert code_of(exc) == grpc.StatusCode.NOT_FOUND
+    assert h.freed == []  # the subscriber's fetch still holds the object
+    assert obj.refs == 1
+    h.store.close_session(sub)
+    assert h.freed == [obj]
+    assert h.store.total_bytes == 0
+
+
+def test_close_and_expiry_unpublish() -> None:
+    h = Harness(Limits(session_ttl_s=5, heartbeat_interval_s=1))
+    a = h.store.open_session("a", now=0).sid
+    b = h.store.open_session("b", now=0).sid
+    h.store.publish(a, h.table(a), b"s/one")
+    h.store.publish(b, h.table(b), b"s/two")
+    h.store.touch(b, now=4)
+    assert h.store.expired(now=6) == [a]
+    h.store.close_session(a)
+    assert [x.ticket.bytes for x in h.store.scope_bindings()] == [b"s/two"]
+    assert ("released", b"s/one", 1) in h.events
+    h.store.close_session(b)
+    assert h.store.bindings == {} and len(h.freed) == 2
+
+
+def test_republish_replaces_and_versions_increase() -> None:
+    h = Harness()
+    a = h.store.open_session("a").sid
+    first, second = h.table(a), h.table(a)
+    assert h.store.publish(a, first, b"s/sales") == 1
+    assert h.store.publish(a, second, b"s/sales") == 2
+    obj, binding = h.store.resolve(a, b"s/sales")
+    assert binding is not None and binding.version == 2
+    assert obj is h.store.sessions[a].exports[ExportTicket(second).id]
+    # releasing the replaced source does not unpublish the new one
+    h.store.release(a, first)
+    assert h.store.resolve(a, b"s/sales")[0] is obj
+    # after release and republish the version keeps growing
+    h.store.release(a, b"s/sales")
+    assert h.store.publish(a, second, b"s/sales") == 3
+    kinds = [k for k, t, _ in h.events if t == b"s/sales"]
+    assert kinds == ["published", "updated", "released", "published"]
+
+
+def test_only_the_publisher_can_unpublish() -> None:
+    h = Harness()
+    a, b = h.store.open_session("a").sid, h.store.open_session("b").sid
+    h.store.publish(a, h.table(a), b"s/x")
+    with pytest.raises(BrokerError) as exc:
+        h.store.release(b, b"s/x")
+    assert code_of(exc) == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_exports_are_per_session() -> None:
+    h = Harness()
+    a, b = h.store.open_session("a").sid, h.store.open_session("b").sid
+    src = h.table(a)
+    with pytest.raises(BrokerError) as exc:
+        h.store.publish(b, src, b"s/x")
+    assert code_of(exc) == grpc.StatusCode.NOT_FOUND
+    assert "export 1 does not exist" in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("source", "result", "expect"),
+    [
+        (b"s/x", b"s/y", "must be an export ticket"),
+        (None, ExportTicket.export_ticket(9).bytes, "cannot publish to an export"),
+        (None, b"garbage", "malformed ticket"),
+    ],
+)
+def test_publish_refusals(source: bytes | None, result: bytes, expect: str) -> None:
+    h = Harness()
+    a = h.store.open_session("a").sid
+    src = source or h.table(a)
+    with pytest.raises(BrokerError, match=expect) as exc:
+        h.store.publish(a, src, result)
+    assert code_of(exc) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_limits() -> None:
+    h = Harness(Limits(max_exports_per_session=2, max_store_bytes=1000, max_object_bytes=600))
+    a = h.store.open_session("a").sid
+    h.table(a, 500)
+    with pytest.raises(BrokerError, match="per-object limit"):
+        h.table(a, 700)
+    with pytest.raises(BrokerError, match="1000-byte limit"):
+        h.table(a, 600)
+    h.table(a, 100)
+    with pytest.raises(BrokerError, match="holds 2 exports") as exc:
+        h.store.fetch(a, ExportTicket.export_ticket(1).bytes)
+    assert code_of(exc) == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_closed_session_is_refused() -> None:
+    h = Harness()
+    a = h.store.open_session("a").sid
+    h.store.close_session(a)
+    with pytest.raises(BrokerError, match="session is closed") as exc:
+        h.store.fetch(a, ScopeTicket.scope_ticket("x").bytes)
+    assert code_of(exc) == grpc.StatusCode.FAILED_PRECONDITION
