@@ -121,6 +121,12 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return run_demo(args.rows)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ticketbooth", description=__doc__)
     p.add_argument("--version", action="version", version=f"ticketbooth {__version__}")
@@ -138,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-ttl", type=float, default=10.0, help="seconds without heartbeat")
     serve.add_argument("--max-message-bytes", type=int, default=4 * MiB)
     serve.set_defaults(fn=_serve)
+
+    demo = sub.add_parser("demo", help="hand a table from one process to another")
+    demo.add_argument("--rows", type=int, default=1_000_000)
+    demo.set_defaults(fn=_demo)
 
     for name, fn, text in (("ls", _ls, "list named objects"), ("info", _info, "describe one")):
         cmd = sub.add_parser(name, help=text)
