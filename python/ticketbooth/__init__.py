@@ -20,10 +20,13 @@ from ._errors import (
     TicketNotFoundError,
 )
 from ._limits import Limits
+from ._plugin import PluginClient, PluginError, RequestServer
 from ._session import Session
+from ._shared_object import SharedObject
 from ._table import Table
 from ._tickets import ExportTicket, ScopeTicket, ServerObject, SharedTicket, Ticket
 from ._version import __version__
+from ._watch import Watch, WatchEvent
 
 __all__ = [
     "AuthenticationError",
@@ -33,14 +36,20 @@ __all__ = [
     "LimitExceededError",
     "Limits",
     "PermissionDeniedError",
+    "PluginClient",
+    "PluginError",
+    "RequestServer",
     "ScopeTicket",
     "ServerObject",
     "Session",
     "SessionClosedError",
+    "SharedObject",
     "SharedTicket",
     "Table",
     "Ticket",
     "TicketNotFoundError",
     "TicketboothError",
+    "Watch",
+    "WatchEvent",
     "__version__",
 ]

@@ -40,6 +40,7 @@ class Connection:
         self.metadata: list[tuple[str, str]] = [("authorization", f"Bearer {token}")]
         self.sessions = pb_grpc.SessionServiceStub(self.channel)
         self.tables = pb_grpc.TableServiceStub(self.channel)
+        self.objects = pb_grpc.ObjectServiceStub(self.channel)
 
     def set_session(self, session_id: str) -> None:
         self.metadata = [self.metadata[0], ("x-ticketbooth-session", session_id)]
@@ -50,6 +51,10 @@ class Connection:
             return method(request, metadata=self.metadata, timeout=timeout)
         except grpc.RpcError as err:
             raise from_rpc_error(err, what) from None
+
+    @property
+    def md(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self.metadata)
 
     def close(self) -> None:
         self.channel.close()

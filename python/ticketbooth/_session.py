@@ -18,6 +18,7 @@ from ._errors import (
 )
 from ._keepalive import KeepAlive
 from ._proto.v1 import broker_pb2 as pb
+from ._session_objects import ObjectCalls
 from ._table import Table
 from ._tickets import ExportTicket, ScopeTicket, ServerObject, Ticket, as_ticket
 from ._version import __version__
@@ -31,7 +32,7 @@ def _client_name() -> str:
     return f"{user}@{os.uname().nodename} pid {os.getpid()}"
 
 
-class Session:
+class Session(ObjectCalls):
     """A session on a ticketbooth broker (the counterpart of ``pydeephaven.Session``).
 
     Args:
@@ -304,7 +305,7 @@ class Session:
         Releasing a source export unpublishes every ticket published from it; subscribers
         keep what they already fetched.
         """
-        if isinstance(ticket, Table):
+        if hasattr(ticket, "_detach"):
             ticket._detach()
         t = as_ticket(ticket)
         pinned = self._pins.pop(t.bytes, None)

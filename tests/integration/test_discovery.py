@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-import ticketbooth as tb
 
+import ticketbooth as tb
 from tests.conftest import BrokerProcess, run_child, spawn_child
 
 MEET = """

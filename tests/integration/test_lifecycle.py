@@ -9,8 +9,8 @@ import time
 
 import pyarrow as pa
 import pytest
-import ticketbooth as tb
 
+import ticketbooth as tb
 from tests.conftest import BrokerProcess, spawn_child
 
 DATA = pa.table({"a": list(range(1000)), "b": [str(i) for i in range(1000)]})

@@ -6,8 +6,8 @@ import json
 
 import pyarrow as pa
 import pytest
-import ticketbooth as tb
 
+import ticketbooth as tb
 from tests.conftest import BrokerProcess, run_child, spawn_child
 
 PUBLISHER = """

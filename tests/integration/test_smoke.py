@@ -1,6 +1,5 @@
-from tests.conftest import BrokerProcess, run_child
-
 import ticketbooth as tb
+from tests.conftest import BrokerProcess
 
 
 def test_session_finds_broker(broker: BrokerProcess) -> None:

@@ -3,6 +3,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+
 from ticketbooth import InvalidInputError, LimitExceededError
 from ticketbooth._arrow import as_reader, decode_messages, encode_messages
 

@@ -2,6 +2,7 @@
 
 import grpc
 import pytest
+
 from ticketbooth import ExportTicket, ScopeTicket, SharedTicket
 from ticketbooth._limits import Limits
 from ticketbooth.broker import BrokerError, Store
@@ -11,9 +12,11 @@ from ticketbooth.broker._store import StoredObject
 class Harness:
     def __init__(self, limits: Limits | None = None) -> None:
         self.freed: list[StoredObject] = []
-        self.events: list[tuple[str, bytes, int]] = []
+        self.events: list[tuple[str, bytes, int, str]] = []
         self.store = Store(limits or Limits(), self.freed.append)
-        self.store.hooks.append(lambda k, b: self.events.append((k, b.ticket.bytes, b.version)))
+        self.store.hooks.append(
+            lambda k, b, why: self.events.append((k, b.ticket.bytes, b.version, why))
+        )
 
     def table(self, sid: str, nbytes: int = 100) -> bytes:
         export_id = self.store.add_object(sid, StoredObject(0, "Table", nbytes))
@@ -50,9 +53,9 @@ def test_close_and_expiry_unpublish() -> None:
     h.store.publish(b, h.table(b), b"s/two")
     h.store.touch(b, now=4)
     assert h.store.expired(now=6) == [a]
-    h.store.close_session(a)
+    h.store.close_session(a, reason="expired")
     assert [x.ticket.bytes for x in h.store.scope_bindings()] == [b"s/two"]
-    assert ("released", b"s/one", 1) in h.events
+    assert ("released", b"s/one", 1, "expired") in h.events
     h.store.close_session(b)
     assert h.store.bindings == {} and len(h.freed) == 2
 
@@ -72,8 +75,13 @@ def test_republish_replaces_and_versions_increase() -> None:
     # after release and republish the version keeps growing
     h.store.release(a, b"s/sales")
     assert h.store.publish(a, second, b"s/sales") == 3
-    kinds = [k for k, t, _ in h.events if t == b"s/sales"]
-    assert kinds == ["published", "updated", "released", "published"]
+    kinds = [(k, why) for k, t, _, why in h.events if t == b"s/sales"]
+    assert kinds == [
+        ("published", ""),
+        ("updated", ""),
+        ("released", "released"),
+        ("published", ""),
+    ]
 
 
 def test_only_the_publisher_can_unpublish() -> None:

@@ -1,6 +1,7 @@
 import struct
 
 import pytest
+
 import ticketbooth as tb
 from ticketbooth._tickets import as_ticket, ticket_from_bytes
 

@@ -19,6 +19,9 @@ from .. import _discovery
 from .._limits import Limits
 from .._proto.v1 import broker_pb2_grpc as pb_grpc
 from .._version import __version__
+from ._events import EventHub
+from ._object_servicer import ObjectServicer
+from ._plugins import HandlerRegistry
 from ._servicer import Core, SessionServicer, TableServicer
 from ._shm import ShmDir
 from ._store import Store, StoredObject
@@ -48,6 +51,10 @@ class Broker:
         self.shm = ShmDir(config.shm_base)
         self.store = Store(config.limits, self._free)
         self.core = Core(self.store, self.shm, self.token)
+        self.hub = EventHub()
+        self.store.hooks.append(self.hub)
+        self.handlers = HandlerRegistry()
+        self.store.closed_hooks.append(self.handlers.drop_session)
         self._sock_dir = tempfile.mkdtemp(prefix="ticketbooth-sock-")
         self.url = f"unix://{self._sock_dir}/broker.sock"
         self.tcp_url: str | None = None
@@ -68,6 +75,8 @@ class Broker:
         )
         pb_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.core), self.server)
         pb_grpc.add_TableServiceServicer_to_server(TableServicer(self.core), self.server)
+        objects = ObjectServicer(self.core, self.hub, self.handlers)
+        pb_grpc.add_ObjectServiceServicer_to_server(objects, self.server)
         self.server.add_insecure_port(self.url)
         if self.config.port is not None:
             self._add_tcp()
@@ -113,7 +122,7 @@ class Broker:
             for sid in self.store.expired():
                 name = self.store.sessions[sid].name
                 log.warning("session %s (%s) missed its heartbeats; closing it", sid[:8], name)
-                self.store.close_session(sid)
+                self.store.close_session(sid, reason="expired")
 
     async def _idle_exit(self, idle_s: float) -> None:
         idle_since = time.monotonic()

@@ -64,7 +64,9 @@ class SessionState:
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
-EventHook = Callable[[str, Binding], None]  # ("published" | "updated" | "released", binding)
+EventHook = Callable[[str, Binding, str], None]
+"""(kind, binding, reason): kind is "published" | "updated" | "released"; reason says why a
+ticket was released: "released", "closed" or "expired"."""
 
 
 def _not_found(ticket: Ticket) -> BrokerError:
@@ -87,6 +89,7 @@ class Store:
         self._oids = itertools.count(1)
         self._on_free = on_free
         self.hooks: list[EventHook] = []
+        self.closed_hooks: list[Callable[[str], None]] = []
 
     # sessions -------------------------------------------------------------------------------
     def open_session(self, name: str, now: float | None = None) -> SessionState:
@@ -118,13 +121,15 @@ class Store:
         ttl = self.limits.session_ttl_s
         return [s.sid for s in self.sessions.values() if now - s.last_seen > ttl]
 
-    def close_session(self, sid: str) -> None:
+    def close_session(self, sid: str, reason: str = "closed") -> None:
         state = self.sessions.get(sid)
         if state is None:
             return
         for export_id in list(state.exports):
-            self._release_export(state, export_id)
+            self._release_export(state, export_id, reason)
         del self.sessions[sid]
+        for hook in list(self.closed_hooks):
+            hook(sid)
 
     # objects ---------------------------------------------------------------------------------
     def reserve(self, nbytes: int) -> None:
@@ -151,6 +156,10 @@ class Store:
         self.total_bytes += obj.nbytes
         return self._new_export(state, obj)
 
+    def export_object(self, sid: str, obj: StoredObject) -> int:
+        """A new export of an already stored object in session `sid`."""
+        return self._new_export(self.session(sid), obj)
+
     def _new_export(self, state: SessionState, obj: StoredObject) -> int:
         if len(state.exports) >= self.limits.max_exports_per_session:
             if obj.refs == 0:
@@ -172,7 +181,7 @@ class Store:
     # tickets ---------------------------------------------------------------------------------
     def resolve(self, sid: str, raw: bytes) -> tuple[StoredObject, Binding | None]:
         state = self.session(sid)
-        ticket = self._parse(raw)
+        ticket = self.parse(raw)
         if isinstance(ticket, ExportTicket):
             obj = state.exports.get(ticket.id)
             if obj is None:
@@ -189,7 +198,7 @@ class Store:
 
     def publish(self, sid: str, source: bytes, result: bytes, now: float | None = None) -> int:
         state = self.session(sid)
-        src = self._parse(source)
+        src = self.parse(source)
         if not isinstance(src, ExportTicket):
             raise BrokerError(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -199,7 +208,7 @@ class Store:
         obj = state.exports.get(src.id)
         if obj is None:
             raise _not_found(src)
-        dst = self._parse(result)
+        dst = self.parse(result)
         if isinstance(dst, ExportTicket):
             raise BrokerError(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -211,16 +220,16 @@ class Store:
         previous = self.bindings.get(dst.bytes)
         binding = Binding(dst, obj, sid, src.id, version, time.time() if now is None else now)
         self.bindings[dst.bytes] = binding
-        self._emit("updated" if previous is not None else "published", binding)
+        self._emit("updated" if previous is not None else "published", binding, "")
         return version
 
     def release(self, sid: str, raw: bytes) -> None:
         state = self.session(sid)
-        ticket = self._parse(raw)
+        ticket = self.parse(raw)
         if isinstance(ticket, ExportTicket):
             if ticket.id not in state.exports:
                 raise _not_found(ticket)
-            self._release_export(state, ticket.id)
+            self._release_export(state, ticket.id, "released")
             return
         binding = self.bindings.get(ticket.bytes)
         if binding is None:
@@ -230,7 +239,7 @@ class Store:
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"{ticket} was published by another session; only its publisher can release it",
             )
-        self._unbind(binding)
+        self._unbind(binding, "released")
 
     def scope_bindings(self) -> list[Binding]:
         return [b for b in self.bindings.values() if isinstance(b.ticket, ScopeTicket)]
@@ -242,24 +251,24 @@ class Store:
         return state.name if state else ""
 
     # internals -------------------------------------------------------------------------------
-    def _release_export(self, state: SessionState, export_id: int) -> None:
+    def _release_export(self, state: SessionState, export_id: int, reason: str) -> None:
         obj = state.exports.pop(export_id)
         for binding in [b for b in self.bindings.values() if b.session_id == state.sid]:
             if binding.export_id == export_id:
-                self._unbind(binding)
+                self._unbind(binding, reason)
         obj.refs -= 1
         if obj.refs == 0:
             self._free(obj)
 
-    def _unbind(self, binding: Binding) -> None:
+    def _unbind(self, binding: Binding, reason: str) -> None:
         del self.bindings[binding.ticket.bytes]
-        self._emit("released", binding)
+        self._emit("released", binding, reason)
 
-    def _emit(self, kind: str, binding: Binding) -> None:
+    def _emit(self, kind: str, binding: Binding, reason: str) -> None:
         for hook in list(self.hooks):
-            hook(kind, binding)
+            hook(kind, binding, reason)
 
-    def _parse(self, raw: bytes) -> Ticket:
+    def parse(self, raw: bytes) -> Ticket:
         try:
             ticket = ticket_from_bytes(raw)
         except ValueError as exc:

@@ -566,3 +566,260 @@ class TableService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class ObjectServiceStub:
+    """Objects other than tables (figures: MIME bundles), change notifications, and the
+    bidirectional plugin message stream per object.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.PutObject = channel.stream_unary(
+                '/ticketbooth.v1.ObjectService/PutObject',
+                request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ObjectChunk.SerializeToString,
+                response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.FromString,
+                _registered_method=True)
+        self.GetObject = channel.unary_stream(
+                '/ticketbooth.v1.ObjectService/GetObject',
+                request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.GetObjectRequest.SerializeToString,
+                response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ObjectChunk.FromString,
+                _registered_method=True)
+        self.Watch = channel.unary_stream(
+                '/ticketbooth.v1.ObjectService/Watch',
+                request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.WatchRequest.SerializeToString,
+                response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.WatchEvent.FromString,
+                _registered_method=True)
+        self.MessageStream = channel.stream_stream(
+                '/ticketbooth.v1.ObjectService/MessageStream',
+                request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.StreamRequest.SerializeToString,
+                response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.StreamResponse.FromString,
+                _registered_method=True)
+        self.ServeObject = channel.stream_stream(
+                '/ticketbooth.v1.ObjectService/ServeObject',
+                request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HandlerReply.SerializeToString,
+                response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HandlerRequest.FromString,
+                _registered_method=True)
+
+
+class ObjectServiceServicer:
+    """Objects other than tables (figures: MIME bundles), change notifications, and the
+    bidirectional plugin message stream per object.
+    """
+
+    def PutObject(self, request_iterator, context):
+        """The first chunk carries the type; the payloads of all chunks are concatenated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetObject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Watch(self, request, context):
+        """Events for one ticket (or every scope ticket when the ticket is empty). The current state
+        comes first; a stream for one ticket ends after its "released" event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MessageStream(self, request_iterator, context):
+        """A subscriber's channel to an object: the first request names the ticket; the first
+        response is the object's payload and references, then messages flow both ways.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ServeObject(self, request_iterator, context):
+        """The publisher's side: the first reply names the export to serve; the broker then sends
+        the requests subscribers write, and the publisher answers each by request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ObjectServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'PutObject': grpc.stream_unary_rpc_method_handler(
+                    servicer.PutObject,
+                    request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ObjectChunk.FromString,
+                    response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.SerializeToString,
+            ),
+            'GetObject': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetObject,
+                    request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.GetObjectRequest.FromString,
+                    response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ObjectChunk.SerializeToString,
+            ),
+            'Watch': grpc.unary_stream_rpc_method_handler(
+                    servicer.Watch,
+                    request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.WatchRequest.FromString,
+                    response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.WatchEvent.SerializeToString,
+            ),
+            'MessageStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.MessageStream,
+                    request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.StreamRequest.FromString,
+                    response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.StreamResponse.SerializeToString,
+            ),
+            'ServeObject': grpc.stream_stream_rpc_method_handler(
+                    servicer.ServeObject,
+                    request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HandlerReply.FromString,
+                    response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HandlerRequest.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'ticketbooth.v1.ObjectService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('ticketbooth.v1.ObjectService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ObjectService:
+    """Objects other than tables (figures: MIME bundles), change notifications, and the
+    bidirectional plugin message stream per object.
+    """
+
+    @staticmethod
+    def PutObject(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/ticketbooth.v1.ObjectService/PutObject',
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ObjectChunk.SerializeToString,
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetObject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ticketbooth.v1.ObjectService/GetObject',
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.GetObjectRequest.SerializeToString,
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ObjectChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Watch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ticketbooth.v1.ObjectService/Watch',
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.WatchRequest.SerializeToString,
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.WatchEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MessageStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/ticketbooth.v1.ObjectService/MessageStream',
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.StreamRequest.SerializeToString,
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.StreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ServeObject(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/ticketbooth.v1.ObjectService/ServeObject',
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HandlerReply.SerializeToString,
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HandlerRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

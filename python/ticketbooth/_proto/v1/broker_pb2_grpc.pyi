@@ -186,3 +186,103 @@ class TableServiceServicer(metaclass=_abc_1.ABCMeta):
         """Remote: the IPC schema message, then record batches, each message <= the size limit."""
 
 def add_TableServiceServicer_to_server(servicer: TableServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class ObjectServiceStub:
+    """Objects other than tables (figures: MIME bundles), change notifications, and the
+    bidirectional plugin message stream per object.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> ObjectServiceAsyncStub: ...
+    PutObject: _grpc.StreamUnaryMultiCallable[_broker_pb2.ObjectChunk, _broker_pb2.ImportResponse]
+    """The first chunk carries the type; the payloads of all chunks are concatenated."""
+    GetObject: _grpc.UnaryStreamMultiCallable[_broker_pb2.GetObjectRequest, _broker_pb2.ObjectChunk]
+    Watch: _grpc.UnaryStreamMultiCallable[_broker_pb2.WatchRequest, _broker_pb2.WatchEvent]
+    """Events for one ticket (or every scope ticket when the ticket is empty). The current state
+    comes first; a stream for one ticket ends after its "released" event.
+    """
+    MessageStream: _grpc.StreamStreamMultiCallable[_broker_pb2.StreamRequest, _broker_pb2.StreamResponse]
+    """A subscriber's channel to an object: the first request names the ticket; the first
+    response is the object's payload and references, then messages flow both ways.
+    """
+    ServeObject: _grpc.StreamStreamMultiCallable[_broker_pb2.HandlerReply, _broker_pb2.HandlerRequest]
+    """The publisher's side: the first reply names the export to serve; the broker then sends
+    the requests subscribers write, and the publisher answers each by request_id.
+    """
+
+@_typing.type_check_only
+class ObjectServiceAsyncStub(ObjectServiceStub):
+    """Objects other than tables (figures: MIME bundles), change notifications, and the
+    bidirectional plugin message stream per object.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    PutObject: _aio.StreamUnaryMultiCallable[_broker_pb2.ObjectChunk, _broker_pb2.ImportResponse]  # type: ignore[assignment]
+    """The first chunk carries the type; the payloads of all chunks are concatenated."""
+    GetObject: _aio.UnaryStreamMultiCallable[_broker_pb2.GetObjectRequest, _broker_pb2.ObjectChunk]  # type: ignore[assignment]
+    Watch: _aio.UnaryStreamMultiCallable[_broker_pb2.WatchRequest, _broker_pb2.WatchEvent]  # type: ignore[assignment]
+    """Events for one ticket (or every scope ticket when the ticket is empty). The current state
+    comes first; a stream for one ticket ends after its "released" event.
+    """
+    MessageStream: _aio.StreamStreamMultiCallable[_broker_pb2.StreamRequest, _broker_pb2.StreamResponse]  # type: ignore[assignment]
+    """A subscriber's channel to an object: the first request names the ticket; the first
+    response is the object's payload and references, then messages flow both ways.
+    """
+    ServeObject: _aio.StreamStreamMultiCallable[_broker_pb2.HandlerReply, _broker_pb2.HandlerRequest]  # type: ignore[assignment]
+    """The publisher's side: the first reply names the export to serve; the broker then sends
+    the requests subscribers write, and the publisher answers each by request_id.
+    """
+
+class ObjectServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Objects other than tables (figures: MIME bundles), change notifications, and the
+    bidirectional plugin message stream per object.
+    """
+
+    @_abc_1.abstractmethod
+    def PutObject(
+        self,
+        request_iterator: _MaybeAsyncIterator[_broker_pb2.ObjectChunk],
+        context: _ServicerContext,
+    ) -> _typing.Union[_broker_pb2.ImportResponse, _abc.Awaitable[_broker_pb2.ImportResponse]]:
+        """The first chunk carries the type; the payloads of all chunks are concatenated."""
+
+    @_abc_1.abstractmethod
+    def GetObject(
+        self,
+        request: _broker_pb2.GetObjectRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_broker_pb2.ObjectChunk], _abc.AsyncIterator[_broker_pb2.ObjectChunk]]: ...
+
+    @_abc_1.abstractmethod
+    def Watch(
+        self,
+        request: _broker_pb2.WatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_broker_pb2.WatchEvent], _abc.AsyncIterator[_broker_pb2.WatchEvent]]:
+        """Events for one ticket (or every scope ticket when the ticket is empty). The current state
+        comes first; a stream for one ticket ends after its "released" event.
+        """
+
+    @_abc_1.abstractmethod
+    def MessageStream(
+        self,
+        request_iterator: _MaybeAsyncIterator[_broker_pb2.StreamRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_broker_pb2.StreamResponse], _abc.AsyncIterator[_broker_pb2.StreamResponse]]:
+        """A subscriber's channel to an object: the first request names the ticket; the first
+        response is the object's payload and references, then messages flow both ways.
+        """
+
+    @_abc_1.abstractmethod
+    def ServeObject(
+        self,
+        request_iterator: _MaybeAsyncIterator[_broker_pb2.HandlerReply],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_broker_pb2.HandlerRequest], _abc.AsyncIterator[_broker_pb2.HandlerRequest]]:
+        """The publisher's side: the first reply names the export to serve; the broker then sends
+        the requests subscribers write, and the publisher answers each by request_id.
+        """
+
+def add_ObjectServiceServicer_to_server(servicer: ObjectServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

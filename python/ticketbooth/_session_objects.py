@@ -1,0 +1,144 @@
+"""The Session calls for figures and rich objects, watches and plugin streams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._connection import Connection
+from ._errors import InvalidInputError, from_rpc_error
+from ._objects import FIGURE_TYPE, MimeBundle, to_mimebundle
+from ._plugin import PluginClient, RequestHandler, RequestServer
+from ._proto.v1 import broker_pb2 as pb
+from ._shared_object import SharedObject
+from ._table import Table
+from ._tickets import ExportTicket, Ticket, as_ticket
+from ._watch import Watch
+
+
+class ObjectCalls:
+    """Mixed into `Session`; relies on its connection, call wrapper and pins."""
+
+    _conn: Connection
+    _pins: dict[bytes, Any]
+    _server: pb.ServerInfo
+
+    if TYPE_CHECKING:  # provided by Session
+
+        def _call(self, what: str, method: Any, request: Any) -> Any: ...
+        def _on_collect(self, ticket: ExportTicket) -> None: ...
+        def publish(self, source_ticket: Any, result_ticket: Any) -> None: ...
+        def release(self, ticket: Any) -> None: ...
+        def fetch_table(self, ticket: Any) -> Table: ...
+
+    def import_figure(self, figure: Any) -> SharedObject:
+        """Upload a figure or rich object as a MIME bundle; returns its handle in this session.
+
+        Accepts matplotlib, plotly and altair figures and anything with
+        ``_repr_mimebundle_``, ``_repr_html_``, ``_repr_svg_`` or ``_repr_png_``.
+
+        Raises:
+            InvalidInputError: the object cannot be shared (the message says what can).
+            LimitExceededError: the bundle is larger than the broker accepts.
+        """
+        limit = int(self._server.limits.max_object_bytes)
+        bundle = to_mimebundle(figure, max_bytes=limit)
+        wire = bundle.to_wire()
+        step = int(self._server.limits.max_message_bytes)
+
+        def chunks() -> Iterator[pb.ObjectChunk]:
+            for start in range(0, max(1, len(wire)), step):
+                kind = FIGURE_TYPE if start == 0 else ""
+                yield pb.ObjectChunk(type=kind, data=wire[start : start + step])
+
+        resp = self._call("import figure", self._conn.objects.PutObject, chunks())
+        return SharedObject(
+            FIGURE_TYPE, ExportTicket(resp.export_ticket), bundle, 0, self._on_collect
+        )
+
+    def publish_figure(self, figure: Any, ticket: Any) -> None:
+        """Publish a figure (or rich object) to a ticket; ``(ticket, figure)`` works too.
+
+        The import is kept alive by the session until the ticket is republished, released,
+        or the session closes; subscribers watching the ticket see each republish.
+        """
+        if isinstance(figure, (Ticket, str)) and not isinstance(ticket, (Ticket, str)):
+            figure, ticket = ticket, figure
+        result = as_ticket(ticket)
+        if isinstance(figure, SharedObject):
+            self.publish(figure.ticket, result)
+            return
+        handle = self.import_figure(figure)
+        self.publish(handle.ticket, result)
+        old = self._pins.pop(result.bytes, None)
+        self._pins[result.bytes] = handle
+        if old is not None:
+            self.release(old)
+
+    def fetch_object(self, ticket: Any) -> SharedObject | Table:
+        """Fetch any published object: a `SharedObject` for figures, a `Table` for tables.
+
+        Raises:
+            TicketNotFoundError: nothing is published under the ticket.
+        """
+        t = as_ticket(ticket)
+        info = self._call("fetch", self._conn.sessions.GetInfo, pb.GetInfoRequest(ticket=t.bytes))
+        if info.type == "Table":
+            return self.fetch_table(t)
+        resp = self._call("fetch", self._conn.sessions.Fetch, pb.FetchRequest(ticket=t.bytes))
+        export = ExportTicket(resp.export_ticket)
+        stream = self._conn.objects.GetObject(
+            pb.GetObjectRequest(ticket=export.bytes), metadata=self._conn.md
+        )
+        try:
+            wire = b"".join(chunk.data for chunk in stream)
+        except Exception as exc:
+            self.release(export)
+            import grpc
+
+            if isinstance(exc, grpc.RpcError):
+                raise from_rpc_error(exc, "fetch object") from None
+            raise
+        return SharedObject(
+            resp.info.type,
+            export,
+            MimeBundle.from_wire(wire),
+            resp.info.version,
+            self._on_collect,
+        )
+
+    def watch(self, ticket: Any = None) -> Watch:
+        """Events for `ticket` (every scope ticket when None): published, updated, released.
+
+        The current state comes first (a "published" event if the ticket is published).
+        Iterate it (``for e in s.watch("sales")``) or ``async for``; it ends after the
+        ticket is released, with ``event.reason`` saying why ("expired" = publisher gone).
+        """
+        raw = b"" if ticket is None else as_ticket(ticket).bytes
+        self._call("watch", self._conn.sessions.Heartbeat, pb.HeartbeatRequest())
+        return Watch(self._conn.objects, self._conn.md, raw)
+
+    def plugin_client(self, obj: Any) -> PluginClient:
+        """A bidirectional message stream to an object (pydeephaven's plugin client).
+
+        `obj` is a `ServerObject` (e.g. from ``exportable_objects``), a ticket or a name.
+        ``next(client.resp_stream)`` gives ``(payload, references)``: for a figure the
+        payload is its MIME bundle (``MimeBundle.from_wire``); then replies to
+        ``client.req_stream.write(payload, references)`` and new payloads on republish.
+        """
+        if self._call("check", self._conn.sessions.Heartbeat, pb.HeartbeatRequest()) is None:
+            raise InvalidInputError("session unavailable")
+        return PluginClient(self._conn.objects, self._conn.md, obj)
+
+    def serve_requests(
+        self, ticket: Any, handler: RequestHandler, *, timeout: float = 30.0
+    ) -> RequestServer:
+        """Answer subscribers' plugin requests for an object this session published.
+
+        `handler(payload: bytes, references: list[Ticket])` returns reply bytes; it runs in a
+        background thread. Close the returned server to stop; subscribers then get an error
+        saying the publisher is gone.
+        """
+        t = as_ticket(ticket)
+        self._call("serve", self._conn.sessions.Heartbeat, pb.HeartbeatRequest())
+        return RequestServer(self._conn.objects, self._conn.md, t, handler, timeout)
