@@ -4,37 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from jupyter_client.manager import start_new_kernel
 
 from tests.conftest import BrokerProcess
-
-
-class Kernel:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.km, self.kc = start_new_kernel(kernel_name="python3", env=env)
-
-    def run(self, code: str) -> str:
-        """Execute `code`; return its stdout, failing on an error."""
-        out: list[str] = []
-        errors: list[str] = []
-
-        def hook(msg: dict[str, Any]) -> None:
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream" and content["name"] == "stdout":
-                out.append(content["text"])
-            elif kind == "error":
-                errors.append("\n".join(content["traceback"]))
-
-        reply = self.kc.execute_interactive(code, output_hook=hook, timeout=60)
-        assert reply["content"]["status"] == "ok", "\n".join(errors)
-        return "".join(out)
-
-    def shutdown(self) -> None:
-        self.kc.stop_channels()
-        self.km.shutdown_kernel(now=True)
+from tests.kernels import Kernel
 
 
 @pytest.fixture
