@@ -28,6 +28,16 @@ from ._tickets import ExportTicket, ScopeTicket, ServerObject, SharedTicket, Tic
 from ._version import __version__
 from ._watch import Watch, WatchEvent
 
+
+def __getattr__(name: str) -> object:
+    # the widget pulls in anywidget/ipywidgets: import it only when asked for
+    if name in ("TicketView", "view"):
+        from . import _widget
+
+        return getattr(_widget, name)
+    raise AttributeError(f"module 'ticketbooth' has no attribute {name!r}")
+
+
 __all__ = [
     "AuthenticationError",
     "BrokerUnavailableError",
@@ -47,9 +57,11 @@ __all__ = [
     "SharedTicket",
     "Table",
     "Ticket",
+    "TicketView",
     "TicketNotFoundError",
     "TicketboothError",
     "Watch",
     "WatchEvent",
     "__version__",
+    "view",
 ]

@@ -230,7 +230,7 @@ class Session(ObjectCalls):
                     raise from_rpc_error(exc, "fetch table data") from None
                 raise
 
-        return Table(ticket, schema, info.num_rows, guarded_load, self._on_collect)
+        return Table(ticket, schema, info.num_rows, guarded_load, self._on_collect, info.version)
 
     def publish_table(self, table: Any, ticket: Any) -> None:
         """Publish a table to a ticket; ``publish_table(ticket, table)`` works as well.

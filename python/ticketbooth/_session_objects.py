@@ -130,6 +130,12 @@ class ObjectCalls:
             raise InvalidInputError("session unavailable")
         return PluginClient(self._conn.objects, self._conn.md, obj)
 
+    def view(self, ticket: Any, *, height: int = 360) -> Any:
+        """A live widget showing the table or figure behind `ticket` (see `TicketView`)."""
+        from ._widget import TicketView
+
+        return TicketView(ticket, self, height=height)
+
     def serve_requests(
         self, ticket: Any, handler: RequestHandler, *, timeout: float = 30.0
     ) -> RequestServer:

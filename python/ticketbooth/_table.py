@@ -28,8 +28,10 @@ class Table:
         num_rows: int,
         load: Callable[[], pa.Table],
         on_collect: Callable[[ExportTicket], None],
+        version: int = 0,
     ) -> None:
         self._ticket = ticket
+        self._version = version
         self._schema = schema
         self._num_rows = num_rows
         self._load = load
@@ -40,6 +42,11 @@ class Table:
     def ticket(self) -> ExportTicket:
         """The export ticket of this table in its session."""
         return self._ticket
+
+    @property
+    def version(self) -> int:
+        """The version of the published ticket this was fetched from (0 if none)."""
+        return self._version
 
     @property
     def schema(self) -> pa.Schema:

@@ -1,0 +1,199 @@
+"""`TicketView`: an anywidget that renders a shared table or figure and follows republishes."""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import threading
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ._errors import TicketboothError, TicketNotFoundError
+from ._shared_object import SharedObject
+from ._table import Table
+from ._tickets import as_ticket
+from ._windows import TableWindows, column_specs
+
+log = logging.getLogger("ticketbooth")
+STATIC = pathlib.Path(__file__).parent / "static"
+RENDERERS = {"plotly": "plotly.js", "vega": "vega.js"}
+
+
+def _bundle_path() -> pathlib.Path:
+    path = STATIC / "widget.js"
+    if not path.exists():
+        raise TicketboothError(
+            f"the widget's JavaScript bundle is missing ({path}); install ticketbooth with its "
+            "JS build (`pip install .` with npm available), or run `npm run build` in js/"
+        )
+    return path
+
+
+class TicketView(anywidget.AnyWidget):
+    """Shows the object behind a ticket (table grid or figure) and updates it live.
+
+    Args:
+        ticket: a SharedTicket, ScopeTicket, a scope name or a shared ticket's text.
+        session: the Session to fetch with (default: a new ``Session()``).
+        height: pixel height of the view.
+    """
+
+    kind = traitlets.Unicode("empty").tag(sync=True)
+    status = traitlets.Unicode("loading").tag(sync=True)
+    status_message = traitlets.Unicode("").tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
+    version = traitlets.Int(0).tag(sync=True)
+    publisher_version = traitlets.Int(0).tag(sync=True)
+    num_rows = traitlets.Int(0).tag(sync=True)
+    columns: traitlets.List[dict[str, str]] = traitlets.List([]).tag(sync=True)
+    sort: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
+    mimebundle = traitlets.Dict({}).tag(sync=True)
+    height = traitlets.Int(360).tag(sync=True)
+
+    def __init__(self, ticket: Any, session: Any = None, *, height: int = 360) -> None:
+        from ._session import Session
+
+        self._esm = _bundle_path()
+        super().__init__(height=height)
+        self._ticket = as_ticket(ticket)
+        self._session = session if session is not None else Session()
+        self._windows: TableWindows | None = None
+        self._handle: Table | SharedObject | None = None
+        self._loaded_version = 0
+        self._lock = threading.RLock()
+        self.label = str(self._ticket)
+        self.on_msg(self._on_request)
+        self.observe(self._on_sort, names="sort")
+        self._load()
+        self._watch = self._session.watch(self._ticket)
+        self._thread = threading.Thread(target=self._follow, name="ticketbooth-view", daemon=True)
+        self._thread.start()
+
+    # loading ---------------------------------------------------------------------------------
+    def _load(self) -> None:
+        try:
+            handle = self._session.fetch_object(self._ticket)
+        except TicketNotFoundError as exc:
+            self.status, self.status_message = "loading", f"waiting: {exc}"
+            return
+        except TicketboothError as exc:
+            self.status, self.status_message = "error", str(exc)
+            return
+        with self._lock, self.hold_sync():
+            old, self._handle = self._handle, handle
+            self._loaded_version = handle.version
+            self.publisher_version = handle.version
+            if isinstance(handle, Table):
+                self._show_table(handle)
+            else:
+                self._show_figure(handle)
+            self.status, self.status_message = "live", ""
+            self.version += 1
+        if old is not None:
+            self._release(old)
+
+    def _show_table(self, table: Table) -> None:
+        windows = TableWindows(table.to_arrow())
+        same_columns = self.kind == "table" and self.columns == column_specs(table.schema)
+        if same_columns and self.sort:
+            windows.sort(list(self.sort))  # the columns are the same, so the keys are valid
+        self._windows = windows
+        if not same_columns:
+            self.sort = []
+        self.columns = column_specs(table.schema)
+        self.num_rows = table.num_rows
+        self.mimebundle = {}
+        self.kind = "table"
+
+    def _show_figure(self, obj: SharedObject) -> None:
+        self._windows = None
+        self.mimebundle = obj.mimebundle
+        self.kind = "figure"
+
+    def _release(self, handle: Table | SharedObject) -> None:
+        try:
+            self._session.release(handle)
+        except TicketboothError:
+            pass
+
+    def _follow(self) -> None:
+        try:
+            for event in self._watch:
+                if event.kind in ("published", "updated"):
+                    if event.version > self._loaded_version or self.status != "live":
+                        self._load()
+                elif event.kind == "released":
+                    gone = event.publisher_gone
+                    self.status = "publisher-gone" if gone else "released"
+                    self.status_message = (
+                        "the publisher is gone (its session closed or stopped answering)"
+                        if gone
+                        else "the publisher released this ticket"
+                    )
+                    self._rewatch()
+                    return
+        except TicketboothError as exc:
+            self.status, self.status_message = "error", f"lost the broker: {exc}"
+
+    def _rewatch(self) -> None:
+        """After a release, wait for the ticket to be published again."""
+        self._watch = self._session.watch(self._ticket)
+        self._thread = threading.Thread(target=self._follow, name="ticketbooth-view", daemon=True)
+        self._thread.start()
+
+    # requests from the front end ---------------------------------------------------------------
+    def _on_request(self, _widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        kind, rid = content.get("kind"), content.get("id")
+        if not isinstance(kind, str) or rid is None:
+            return
+        try:
+            response, out = self._answer(kind, content)
+            self.send({"kind": f"{kind}-response", "id": rid, "response": response}, out)
+        except Exception as exc:
+            self.send({"kind": f"{kind}-response", "id": rid, "error": str(exc)})
+
+    def _answer(self, kind: str, content: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        if kind == "window":
+            with self._lock:
+                windows, version = self._windows, self.version
+            if windows is None:
+                raise TicketboothError("no table is shown")
+            start, end = int(content.get("row_start", 0)), int(content.get("row_end", 0))
+            data = windows.window(start, end)
+            end = min(end, windows.num_rows)
+            return {"row_start": start, "row_end": end, "version": version}, [data]
+        if kind == "renderer":
+            name = content.get("name")
+            if name not in RENDERERS:
+                raise TicketboothError(f"unknown renderer {name!r}; known: {sorted(RENDERERS)}")
+            return {"name": name}, [(STATIC / RENDERERS[str(name)]).read_bytes()]
+        raise TicketboothError(f"unknown request kind {kind!r}")
+
+    def _on_sort(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            windows = self._windows
+        if windows is None or change["new"] == windows.sort_keys:
+            return
+        try:
+            windows.sort(list(change["new"]))
+        except TicketboothError as exc:
+            self.status_message = str(exc)
+            self.sort = list(windows.sort_keys)  # back to the order actually shown
+            return
+        self.status_message = ""
+        self.version += 1
+
+    def close(self) -> None:
+        """Stop following the ticket and release what the view holds."""
+        self._watch.close()
+        if self._handle is not None:
+            self._release(self._handle)
+            self._handle = None
+        super().close()
+
+
+def view(ticket: Any, session: Any = None, *, height: int = 360) -> TicketView:
+    """Display the table or figure behind `ticket`, updating live (``tb.view("sales")``)."""
+    return TicketView(ticket, session, height=height)

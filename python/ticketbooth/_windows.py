@@ -1,0 +1,70 @@
+"""Table windows for the viewer: sorted on the kernel side, sent as small Arrow IPC streams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._errors import InvalidInputError
+
+MAX_WINDOW_ROWS = 5_000
+
+
+def _browser_type(t: pa.DataType) -> pa.DataType:
+    """A type the browser's Arrow reader decodes (view and large types become plain ones)."""
+    if pa.types.is_string_view(t) or pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_binary_view(t) or pa.types.is_large_binary(t):
+        return pa.binary()
+    return t
+
+
+def column_specs(schema: pa.Schema) -> list[dict[str, str]]:
+    return [{"name": f.name, "type": str(f.type)} for f in schema]
+
+
+class TableWindows:
+    """A table and an optional sort order; cuts windows of rows as Arrow IPC bytes."""
+
+    def __init__(self, table: pa.Table) -> None:
+        fields = [pa.field(f.name, _browser_type(f.type), f.nullable) for f in table.schema]
+        target = pa.schema(fields, metadata=table.schema.metadata)
+        # view and large types (e.g. from polars) are cast once: take() and the browser's
+        # reader do not handle them; other tables stay memory-mapped, uncopied
+        self.table = table if table.schema == target else table.cast(target)
+        self.order: pa.Array | None = None
+        self.sort_keys: list[dict[str, Any]] = []
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.table.num_rows)
+
+    def sort(self, keys: list[dict[str, Any]]) -> None:
+        """Sort by [{column, descending}] (nulls last); [] restores the published order."""
+        names = set(self.table.schema.names)
+        spec = []
+        for key in keys:
+            column = key.get("column")
+            if column not in names:
+                raise InvalidInputError(f"cannot sort by {column!r}: no such column")
+            spec.append((column, "descending" if key.get("descending") else "ascending"))
+        self.sort_keys = list(keys)
+        if not spec:
+            self.order = None
+            return
+        self.order = pc.sort_indices(self.table, sort_keys=spec, null_placement="at_end")
+
+    def window(self, start: int, end: int) -> bytes:
+        """Rows [start, end) of the (sorted) table as an Arrow IPC stream."""
+        start = max(0, min(int(start), self.num_rows))
+        end = max(start, min(int(end), self.num_rows, start + MAX_WINDOW_ROWS))
+        if self.order is None:
+            part = self.table.slice(start, end - start)
+        else:
+            part = self.table.take(self.order.slice(start, end - start))
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, part.schema) as writer:
+            writer.write_table(part)
+        return bytes(sink.getvalue())
