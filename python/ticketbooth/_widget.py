@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pathlib
 import threading
@@ -113,10 +114,8 @@ class TicketView(anywidget.AnyWidget):
         self.kind = "figure"
 
     def _release(self, handle: Table | SharedObject) -> None:
-        try:
+        with contextlib.suppress(TicketboothError):
             self._session.release(handle)
-        except TicketboothError:
-            pass
 
     def _follow(self) -> None:
         try:
