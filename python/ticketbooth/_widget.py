@@ -41,6 +41,9 @@ class TicketView(anywidget.AnyWidget):
         height: pixel height of the view.
     """
 
+    # anywidget reads (and in development, watches) the bundle at class creation
+    _esm = STATIC / "widget.js"
+
     kind = traitlets.Unicode("empty").tag(sync=True)
     status = traitlets.Unicode("loading").tag(sync=True)
     status_message = traitlets.Unicode("").tag(sync=True)
@@ -56,7 +59,7 @@ class TicketView(anywidget.AnyWidget):
     def __init__(self, ticket: Any, session: Any = None, *, height: int = 360) -> None:
         from ._session import Session
 
-        self._esm = _bundle_path()
+        _bundle_path()  # a clear error when the JS build is missing
         super().__init__(height=height)
         self._ticket = as_ticket(ticket)
         self._session = session if session is not None else Session()

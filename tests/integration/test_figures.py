@@ -94,7 +94,9 @@ def test_bad_figures(broker: BrokerProcess) -> None:
     with tb.Session() as s:
         with pytest.raises(tb.InvalidInputError, match="publish_table"):
             s.publish_figure(pd.DataFrame({"a": [1]}), "df")
-        with pytest.raises(tb.InvalidInputError, match="cannot share object: it has no rich display"):
+        with pytest.raises(
+            tb.InvalidInputError, match="cannot share object: it has no rich display"
+        ):
             s.publish_figure(object(), "obj")
         s.publish_figure(_Html(), "fig")
         with pytest.raises(tb.InvalidInputError, match="holds a Figure, not a Table"):

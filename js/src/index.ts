@@ -1,0 +1,67 @@
+// anywidget entry point: render({model, el}) mounts the right view for the
+// model's `kind` and swaps it when `kind` changes.
+import { Chrome, el as make } from "./chrome";
+import { CommDataSource, type DataSource } from "./datasource";
+import { FigureView } from "./figureview";
+import type { RendererLoader } from "./figure";
+import { listen, type WidgetModel } from "./model";
+import { rendererLoader } from "./renderers";
+import { TableView, type TableViewOptions } from "./tableview";
+
+export interface MountOptions extends TableViewOptions {
+  source?: DataSource;
+  loadRenderer?: RendererLoader;
+  height?: number;
+}
+
+export interface Mounted {
+  chrome: Chrome;
+  view(): TableView | FigureView | null;
+  destroy(): void;
+}
+
+export function mount(model: WidgetModel, host: HTMLElement, opts: MountOptions = {}): Mounted {
+  const source = opts.source ?? new CommDataSource(model);
+  const load = opts.loadRenderer ?? rendererLoader(source);
+  const chrome = new Chrome(model, host);
+  const height = Number(opts.height ?? model.get("height") ?? 0);
+  if (height > 0) chrome.setHeight(height);
+  let view: TableView | FigureView | null = null;
+  let kind = "";
+
+  const update = () => {
+    const next = String(model.get("kind") ?? "empty");
+    if (next === kind && view) return;
+    kind = next;
+    view?.destroy();
+    view = null;
+    chrome.content.replaceChildren();
+    chrome.footLeft.textContent = "";
+    if (kind === "table") view = new TableView(model, chrome, source, opts);
+    else if (kind === "figure") view = new FigureView(model, chrome, load);
+    else {
+      const empty = make("div", "tb-empty");
+      empty.textContent = model.get("status") === "loading" ? "Waiting for the ticket…" : "Nothing shared yet";
+      chrome.content.append(empty);
+      chrome.meta.textContent = "";
+    }
+  };
+  const unsub = listen(model, "change:kind", update);
+  update();
+  return {
+    chrome,
+    view: () => view,
+    destroy() {
+      unsub();
+      view?.destroy();
+      chrome.destroy();
+    },
+  };
+}
+
+export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
+  const m = mount(model, el);
+  return () => m.destroy();
+}
+
+export default { render };

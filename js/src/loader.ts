@@ -1,0 +1,191 @@
+// Fetches fixed-size windows of rows through a DataSource, caches them in an
+// LRU keyed by (version, window index), prefetches neighbours, cancels
+// requests that scrolled out of interest and drops stale responses.
+import type { Column, Table } from "@uwdata/flechette";
+import { WindowCache } from "./cache";
+import type { DataSource } from "./datasource";
+import { isStaleError } from "./datasource";
+import { isAbortError } from "./protocol";
+
+export interface LoadedWindow {
+  index: number;
+  rowStart: number;
+  rowEnd: number;
+  table: Table;
+  /** Columns in the grid's order (by name, falling back to position). */
+  columns: (Column<any> | null)[];
+  /** Belongs to the previous table version (shown until the new one arrives). */
+  stale?: boolean;
+}
+
+export interface LoaderOptions {
+  windowSize?: number;
+  cacheWindows?: number;
+  /** Delay before issuing requests (coalesces fast scrolling). 0 = immediately. */
+  debounceMs?: number;
+  /** Called after a window arrives (or fails) so the view can repaint. */
+  onChange?: () => void;
+  onError?: (message: string) => void;
+}
+
+interface InFlight {
+  version: number;
+  controller: AbortController;
+}
+
+export class WindowLoader {
+  readonly windowSize: number;
+  private cache: WindowCache<LoadedWindow>;
+  /** Windows of the previous version, shown (marked stale) until replaced. */
+  private previous = new Map<number, LoadedWindow>();
+  private inflight = new Map<number, InFlight>();
+  private failedAt = new Map<number, number>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private pending: [number, number] | null = null;
+  private version = 0;
+  private numRows = 0;
+  private names: string[] = [];
+  /** Requests issued (for diagnostics and tests). */
+  requests = 0;
+
+  constructor(private source: DataSource, private opts: LoaderOptions = {}) {
+    this.windowSize = Math.max(1, opts.windowSize ?? 200);
+    this.cache = new WindowCache(opts.cacheWindows ?? 32);
+  }
+
+  /**
+   * Start over for a new version / shape: clears the cache and cancels
+   * requests. With `keepPrevious` (same columns, new version) the windows of
+   * the old version stay visible, marked stale, until the new ones arrive.
+   */
+  reset(version: number, numRows: number, columnNames: string[], keepPrevious = false): void {
+    const prev = new Map<number, LoadedWindow>();
+    if (keepPrevious) {
+      for (const key of this.cache.keys()) {
+        const [v, w] = key.split(":").map(Number);
+        const win = v === this.version ? this.cache.get(v, w) : undefined;
+        if (win) prev.set(w, { ...win, stale: true });
+      }
+      for (const [w, win] of this.previous) if (!prev.has(w)) prev.set(w, win);
+    }
+    this.previous = prev;
+    this.version = version;
+    this.numRows = numRows;
+    this.names = columnNames;
+    this.cache.clear();
+    this.failedAt.clear();
+    for (const f of this.inflight.values()) f.controller.abort();
+    this.inflight.clear();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = null;
+  }
+
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  get cachedWindows(): number {
+    return this.cache.size;
+  }
+
+  get inflightWindows(): number[] {
+    return [...this.inflight.keys()];
+  }
+
+  windowOf(row: number): number {
+    return Math.floor(row / this.windowSize);
+  }
+
+  /** The loaded window holding `row`, if any (marks it recently used). */
+  windowFor(row: number): LoadedWindow | undefined {
+    const w = this.windowOf(row);
+    const win = this.cache.get(this.version, w);
+    if (win || !this.previous.size) return win;
+    const old = this.previous.get(w);
+    return old && row < old.rowEnd && row < this.numRows ? old : undefined;
+  }
+
+  /** Make sure rows [first, last] (inclusive) are loaded or loading. */
+  request(first: number, last: number): void {
+    if (this.numRows <= 0) return;
+    this.pending = [first, last];
+    const delay = this.opts.debounceMs ?? 0;
+    if (delay <= 0) return this.flush();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), delay);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (!this.pending) return;
+    const [first, last] = this.pending;
+    this.pending = null;
+    const maxWin = this.windowOf(this.numRows - 1);
+    const wa = Math.max(0, this.windowOf(Math.max(0, first)));
+    const wb = Math.min(maxWin, this.windowOf(Math.max(0, last)));
+    const wanted: number[] = [];
+    for (let w = wa; w <= wb; w++) wanted.push(w);
+    // Prefetch one neighbour on each side.
+    if (wb + 1 <= maxWin) wanted.push(wb + 1);
+    if (wa - 1 >= 0) wanted.push(wa - 1);
+    const keep = new Set(wanted);
+    for (const [w, f] of this.inflight) {
+      if (!keep.has(w)) {
+        f.controller.abort();
+        this.inflight.delete(w);
+      }
+    }
+    for (const w of wanted) this.fetch(w);
+  }
+
+  private fetch(index: number): void {
+    const version = this.version;
+    if (this.cache.has(version, index) || this.inflight.has(index)) return;
+    const failed = this.failedAt.get(index);
+    if (failed !== undefined && Date.now() - failed < 2000) return;
+    const rowStart = index * this.windowSize;
+    const rowEnd = Math.min(this.numRows, rowStart + this.windowSize);
+    const controller = new AbortController();
+    this.inflight.set(index, { version, controller });
+    this.requests += 1;
+    this.source.window(rowStart, rowEnd, version, controller.signal).then(
+      (table) => {
+        if (!this.isCurrent(index, version, controller)) return; // stale: drop
+        this.inflight.delete(index);
+        this.failedAt.delete(index);
+        const columns = this.names.map((name, i) => {
+          try {
+            return table.getChild(name) ?? table.getChildAt(i) ?? null;
+          } catch {
+            return null;
+          }
+        });
+        this.cache.set(version, index, { index, rowStart, rowEnd, table, columns, stale: false });
+        this.previous.delete(index);
+        this.opts.onChange?.();
+      },
+      (err) => {
+        if (!this.isCurrent(index, version, controller)) return;
+        this.inflight.delete(index);
+        if (isAbortError(err) || isStaleError(err)) return;
+        this.failedAt.set(index, Date.now());
+        this.opts.onError?.(err instanceof Error ? err.message : String(err));
+        this.opts.onChange?.();
+      },
+    );
+  }
+
+  private isCurrent(index: number, version: number, controller: AbortController): boolean {
+    const f = this.inflight.get(index);
+    return version === this.version && !!f && f.controller === controller && !controller.signal.aborted;
+  }
+
+  hasFailed(row: number): boolean {
+    return this.failedAt.has(this.windowOf(row));
+  }
+
+  dispose(): void {
+    this.reset(this.version, 0, []);
+  }
+}

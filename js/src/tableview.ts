@@ -1,0 +1,133 @@
+// Wires the model (num_rows, columns, version, sort) to the loader and grid.
+import type { Chrome } from "./chrome";
+import type { DataSource } from "./datasource";
+import { VirtualGrid } from "./grid";
+import { WindowLoader } from "./loader";
+import { listen, type ColumnSpec, type WidgetModel } from "./model";
+import { nextSort, normalizeSort } from "./sort";
+
+export interface TableViewOptions {
+  windowSize?: number;
+  cacheWindows?: number;
+  debounceMs?: number;
+  rowHeight?: number;
+  maxScrollPx?: number;
+  fallbackHeight?: number;
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+function readColumns(model: WidgetModel): ColumnSpec[] {
+  const cols = model.get("columns");
+  if (!Array.isArray(cols)) return [];
+  return cols.map((c: any) => (typeof c === "string" ? { name: c, type: "" } : { name: String(c?.name), type: String(c?.type ?? "") }));
+}
+
+export class TableView {
+  readonly grid: VirtualGrid;
+  readonly loader: WindowLoader;
+  private unsubs: (() => void)[] = [];
+  private columnsKey = "";
+  private version = -1;
+  private numRows = -1;
+  private sortPending = false;
+  private lastError = "";
+  private queued = false;
+
+  constructor(private model: WidgetModel, private chrome: Chrome, source: DataSource, opts: TableViewOptions = {}) {
+    this.loader = new WindowLoader(source, {
+      windowSize: opts.windowSize,
+      cacheWindows: opts.cacheWindows,
+      debounceMs: opts.debounceMs ?? 30,
+      onChange: () => this.grid.scheduleRender(),
+      onError: (msg) => {
+        this.lastError = msg;
+        this.updateFooter();
+      },
+    });
+    this.grid = new VirtualGrid(this.loader, {
+      rowHeight: opts.rowHeight,
+      maxScrollPx: opts.maxScrollPx,
+      fallbackHeight: opts.fallbackHeight,
+      onSortClick: (column, multi) => this.toggleSort(column, multi),
+      onPaint: () => this.updateFooter(),
+    });
+    chrome.content.append(this.grid.root);
+    for (const key of ["num_rows", "columns", "version", "sort"]) {
+      this.unsubs.push(listen(model, `change:${key}`, () => this.queueSync()));
+    }
+    this.sync();
+  }
+
+  /** Traits often change together; apply them once, after all are set. */
+  private queueSync(): void {
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      this.sync();
+    });
+  }
+
+  sync(): void {
+    const m = this.model;
+    const columns = readColumns(m);
+    const key = JSON.stringify(columns);
+    const version = Number(m.get("version") ?? 0);
+    const numRows = Math.max(0, Number(m.get("num_rows") ?? 0));
+    const columnsChanged = key !== this.columnsKey;
+    const versionChanged = version !== this.version;
+    if (columnsChanged) {
+      this.columnsKey = key;
+      this.grid.setColumns(columns);
+    }
+    if (columnsChanged || versionChanged || numRows !== this.numRows) {
+      this.version = version;
+      this.numRows = numRows;
+      this.sortPending = false;
+      this.lastError = "";
+      this.loader.reset(version, numRows, columns.map((c) => c.name), !columnsChanged);
+      this.grid.setNumRows(numRows);
+      if (columnsChanged) this.grid.scrollToRow(0);
+    }
+    this.grid.setSort(normalizeSort(m.get("sort")));
+    this.chrome.meta.textContent = `${fmt(numRows)} ${numRows === 1 ? "row" : "rows"} × ${columns.length} ${columns.length === 1 ? "column" : "columns"}`;
+    this.grid.render();
+    this.updateFooter();
+  }
+
+  toggleSort(column: string, multi: boolean): void {
+    const sort = nextSort(normalizeSort(this.model.get("sort")), column, multi);
+    this.model.set("sort", sort);
+    this.model.save_changes();
+    this.sortPending = true;
+    this.grid.setSort(sort);
+    this.updateFooter();
+  }
+
+  private footerKey = "";
+
+  private updateFooter(): void {
+    const { first, last } = this.grid.visibleRange();
+    const key = [first, last, this.numRows, this.sortPending, this.grid.placeholderRows > 0, this.lastError].join("|");
+    if (key === this.footerKey) return;
+    this.footerKey = key;
+    const foot = this.chrome.footLeft;
+    foot.replaceChildren();
+    foot.append(this.numRows > 0 ? `rows ${fmt(first)}–${fmt(last)} of ${fmt(this.numRows)}` : "no rows");
+    if (this.sortPending) foot.append(" · sorting…");
+    else if (this.grid.placeholderRows > 0 && !this.lastError) foot.append(" · loading…");
+    if (this.lastError) {
+      const e = document.createElement("span");
+      e.className = "tb-err";
+      e.textContent = ` · ${this.lastError}`;
+      foot.append(e);
+    }
+  }
+
+  destroy(): void {
+    this.unsubs.forEach((u) => u());
+    this.loader.dispose();
+    this.grid.destroy();
+  }
+}

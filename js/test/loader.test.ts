@@ -1,0 +1,185 @@
+import { describe, expect, it } from "vitest";
+import type { Table } from "@uwdata/flechette";
+import { CommDataSource, decodeIPC, type DataSource } from "../src/datasource";
+import { FakeDataSource } from "../src/fake";
+import { WindowLoader } from "../src/loader";
+import { FakeModel, tick, until } from "./fakemodel";
+
+/** A source whose responses the test releases by hand. */
+class DeferredSource implements DataSource {
+  calls: { rowStart: number; rowEnd: number; version: number; resolve: (t: Table) => void; signal?: AbortSignal }[] = [];
+  fake = new FakeDataSource({ numRows: 1_000_000 });
+  window(rowStart: number, rowEnd: number, version: number, signal?: AbortSignal): Promise<Table> {
+    return new Promise((resolve) => this.calls.push({ rowStart, rowEnd, version, resolve, signal }));
+  }
+  release(i: number) {
+    const c = this.calls[i];
+    c.resolve(decodeIPC(this.fake.encode(c.rowStart, c.rowEnd)));
+  }
+  async renderer(): Promise<Uint8Array> {
+    return new Uint8Array();
+  }
+}
+
+describe("WindowLoader", () => {
+  it("fetches the needed window plus neighbour prefetch, caches it", async () => {
+    const src = new FakeDataSource({ numRows: 1000 });
+    let changes = 0;
+    const loader = new WindowLoader(src, { windowSize: 100, onChange: () => changes++ });
+    loader.reset(1, 1000, ["id", "name"]);
+    loader.request(250, 260);
+    expect(src.windowCalls.map((c) => c.rowStart)).toEqual([200, 300, 100]);
+    await until(() => changes === 3);
+    const w = loader.windowFor(255)!;
+    expect(w.rowStart).toBe(200);
+    expect(w.columns[0]!.at(55)).toBe(255n);
+    expect(w.columns[1]!.at(55)).toBe("foxtrot-255");
+    loader.request(250, 260);
+    expect(src.windowCalls.length).toBe(3); // all cached, nothing refetched
+    expect(loader.cachedWindows).toBe(3);
+  });
+
+  it("last window is clipped to num_rows", () => {
+    const src = new FakeDataSource({ numRows: 1050 });
+    const loader = new WindowLoader(src, { windowSize: 100 });
+    loader.reset(1, 1050, ["id"]);
+    loader.request(1045, 1049);
+    expect(src.windowCalls[0]).toEqual({ rowStart: 1000, rowEnd: 1050, version: 1 });
+    expect(src.windowCalls.length).toBe(2); // no window past the end
+  });
+
+  it("drops a window that arrives after a version bump", async () => {
+    const src = new DeferredSource();
+    let changes = 0;
+    const loader = new WindowLoader(src, { windowSize: 100, onChange: () => changes++ });
+    loader.reset(1, 1000, ["id"]);
+    loader.request(0, 10);
+    expect(src.calls.length).toBe(2);
+    expect(src.calls[0].signal!.aborted).toBe(false);
+    loader.reset(2, 1000, ["id"]);
+    expect(src.calls[0].signal!.aborted).toBe(true);
+    src.release(0); // old version answer
+    await tick();
+    expect(changes).toBe(0);
+    expect(loader.windowFor(5)).toBeUndefined();
+    loader.request(0, 10);
+    expect(src.calls[2].version).toBe(2);
+    src.release(2);
+    await tick();
+    expect(changes).toBe(1);
+    expect(loader.windowFor(5)).toBeDefined();
+  });
+
+  it("cancels requests that scrolled out of interest", () => {
+    const src = new DeferredSource();
+    const loader = new WindowLoader(src, { windowSize: 100 });
+    loader.reset(1, 1_000_000, ["id"]);
+    loader.request(0, 10);
+    loader.request(500_000, 500_010);
+    expect(src.calls[0].signal!.aborted).toBe(true);
+    expect(loader.inflightWindows.sort()).toEqual([4999, 5000, 5001].sort());
+  });
+
+  it("debounces fast scrolling into one request burst", async () => {
+    const src = new FakeDataSource({ numRows: 1_000_000 });
+    const loader = new WindowLoader(src, { windowSize: 100, debounceMs: 10 });
+    loader.reset(1, 1_000_000, ["id"]);
+    for (let r = 0; r < 50_000; r += 1000) loader.request(r, r + 10);
+    expect(src.windowCalls.length).toBe(0);
+    await tick(30);
+    expect(src.windowCalls.map((c) => c.rowStart)).toEqual([49_000, 49_100, 48_900]);
+  });
+
+  it("reports errors and does not hammer a failing window", async () => {
+    const src = new FakeDataSource({ numRows: 1000 });
+    src.window = async () => {
+      throw new Error("kernel says no");
+    };
+    const errors: string[] = [];
+    const loader = new WindowLoader(src, { windowSize: 100, onError: (m) => errors.push(m) });
+    loader.reset(1, 1000, ["id"]);
+    loader.request(0, 5);
+    await tick();
+    expect(errors[0]).toBe("kernel says no");
+    expect(loader.hasFailed(3)).toBe(true);
+    const n = errors.length;
+    loader.request(0, 5);
+    await tick();
+    expect(errors.length).toBe(n);
+  });
+});
+
+describe("WindowLoader keepPrevious", () => {
+  it("serves old-version windows marked stale until the new ones arrive", async () => {
+    const src = new DeferredSource();
+    const loader = new WindowLoader(src, { windowSize: 100 });
+    loader.reset(1, 1000, ["id"]);
+    loader.request(0, 10);
+    src.release(0);
+    await tick();
+    expect(loader.windowFor(5)!.stale).toBe(false);
+    loader.reset(2, 1000, ["id"], true);
+    expect(loader.windowFor(5)!.stale).toBe(true);
+    loader.request(0, 10);
+    src.release(src.calls.findIndex((c) => c.version === 2 && c.rowStart === 0));
+    await tick();
+    expect(loader.windowFor(5)!.stale).toBe(false);
+    loader.reset(3, 1000, ["id"], false);
+    expect(loader.windowFor(5)).toBeUndefined();
+  });
+});
+
+describe("CommDataSource", () => {
+  function kernel(model: FakeModel, fake: FakeDataSource, versionOverride?: number) {
+    model.onSend = (msg) => {
+      if (msg.kind !== "window") return;
+      const bytes = fake.encode(msg.row_start, msg.row_end);
+      const response = { row_start: msg.row_start, row_end: msg.row_end, version: versionOverride ?? msg.version };
+      queueMicrotask(() => model.reply({ kind: "window-response", id: msg.id, response }, [new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)]));
+    };
+  }
+
+  it("requests a window and decodes the Arrow IPC buffer", async () => {
+    const model = new FakeModel();
+    const fake = new FakeDataSource({ numRows: 100 });
+    kernel(model, fake);
+    const t = await new CommDataSource(model).window(10, 20, 4);
+    expect(model.sent[0].content).toMatchObject({ kind: "window", row_start: 10, row_end: 20, version: 4 });
+    expect(t.numRows).toBe(10);
+    expect(t.getChild("id").at(0)).toBe(10n);
+    expect(t.getChild("name").at(9)).toBe("juliet-19");
+  });
+
+  it("rejects a response for another version as stale; the loader drops it silently", async () => {
+    const model = new FakeModel();
+    kernel(model, new FakeDataSource({ numRows: 100 }), 99);
+    await expect(new CommDataSource(model).window(0, 10, 4)).rejects.toMatchObject({ name: "StaleResponseError" });
+    const errors: string[] = [];
+    const loader = new WindowLoader(new CommDataSource(model), { windowSize: 50, onError: (m) => errors.push(m) });
+    loader.reset(4, 100, ["id"]);
+    loader.request(0, 5);
+    await tick(5);
+    expect(loader.windowFor(0)).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+
+  it("accepts a response without a version field", async () => {
+    const model = new FakeModel();
+    const fake = new FakeDataSource({ numRows: 100 });
+    model.onSend = (msg) => {
+      const bytes = fake.encode(msg.row_start, msg.row_end);
+      queueMicrotask(() => model.reply({ kind: "window-response", id: msg.id, response: {} }, [bytes.buffer as ArrayBuffer]));
+    };
+    const t = await new CommDataSource(model).window(0, 5, 1);
+    expect(t.numRows).toBe(5);
+  });
+
+  it("fetches renderer module bytes", async () => {
+    const model = new FakeModel();
+    model.onSend = (msg) =>
+      queueMicrotask(() => model.reply({ kind: "renderer-response", id: msg.id, response: {} }, [new TextEncoder().encode("export const x = 1;").buffer]));
+    const bytes = await new CommDataSource(model).renderer("plotly");
+    expect(model.sent[0].content).toMatchObject({ kind: "renderer", name: "plotly" });
+    expect(new TextDecoder().decode(bytes)).toBe("export const x = 1;");
+  });
+});

@@ -1,0 +1,155 @@
+"""End to end in a real JupyterLab: notebook A publishes a 1M-row table and figures,
+notebook B views them, scrolls to the end, and follows A's republish."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Lab, shot, write_notebook
+
+PUBLISHER = [
+    """import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt, numpy as np, pyarrow as pa, pyarrow.compute as pc
+import plotly.graph_objects as go
+import ticketbooth as tb
+s = tb.Session()
+N = 1_000_000
+
+def make(tag):
+    i = pa.array(np.arange(N))
+    labels = pc.binary_join_element_wise(tag, pc.cast(i, pa.string()), "-")
+    when = pc.cast(pc.multiply(i, 60_000_000), pa.timestamp("us"))
+    return pa.table({"row": i, "value": pc.multiply(i, 0.5), "label": labels, "when": when})
+
+def chart(title):
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=80)
+    x = np.arange(60)
+    ax.plot(x, np.sin(x / 6) * (2 if "v2" in title else 1))
+    ax.set_title(title)
+    return fig
+""",
+    """s.publish_table(make("v1"), "big")
+s.publish_figure(chart("revenue v1"), "chart")
+s.publish_figure(go.Figure(go.Scatter(x=[1, 2, 3, 4], y=[3, 1, 4, 2])), "plotly-chart")
+print("published v1")""",
+    """s.publish_table(make("v2"), "big")
+s.publish_figure(chart("revenue v2"), "chart")
+print("published v2")""",
+]
+
+VIEWER = [
+    'import ticketbooth as tb\ntb.view("big")',
+    'tb.view("chart", height=300)',
+    'tb.view("plotly-chart", height=360)',
+]
+
+
+# the first figure's markup, looking inside the shadow root it is rendered into
+FIGURE_MARKUP = """() => {
+  const fig = document.querySelector('.tb-figure');
+  const host = fig && [...fig.querySelectorAll('*')].find((e) => e.shadowRoot);
+  return host ? host.shadowRoot.innerHTML : (fig ? fig.innerHTML : '');
+}"""
+
+
+def run_cells(page: Any, first: int, count: int) -> None:
+    """Run `count` cells from `first` and wait until each has an execution count."""
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    cells.nth(first).locator(".jp-InputArea-editor").click()
+    for _ in range(count):
+        page.keyboard.press("Shift+Enter")
+    for k in range(first, first + count):
+        prompt = cells.nth(k).locator(".jp-InputArea-prompt")
+        prompt.filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=180_000)
+
+
+def open_notebook(context: Any, lab: Lab, name: str) -> Any:
+    page = context.new_page()
+    page.goto(lab.page_url(name))
+    page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
+    page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=90_000)
+    no_news = page.get_by_role("button", name="No", exact=True)
+    if no_news.count():
+        no_news.first.click()
+    return page
+
+
+@pytest.mark.timeout(600)
+def test_publish_view_scroll_and_follow(lab: Lab, browser: Any) -> None:
+    write_notebook(lab, "A.ipynb", *PUBLISHER)
+    write_notebook(lab, "B.ipynb", *VIEWER)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if re.match(
+            r"^(https?|wss?)://127\.0\.0\.1[:/]", route.request.url
+        ) or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+
+    pages: list[Any] = []
+    console: list[str] = []
+    context.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    context.on("weberror", lambda e: console.append(f"pageerror: {e.error}"))
+    try:
+        _scenario(context, lab, pages)
+    except Exception as exc:
+        for k, page in enumerate(pages):
+            shot(page, f"99-failure-page{k}")
+        errors = "\n".join(c for c in console if c.startswith(("error", "pageerror")))
+        raise AssertionError(f"{exc}\nbrowser errors:\n{errors[:4000]}") from exc
+    assert outside == [], f"requests left the machine: {outside[:5]}"
+    context.close()
+
+
+def _scenario(context: Any, lab: Lab, pages: list[Any]) -> None:
+    a = open_notebook(context, lab, "A.ipynb")
+    pages.append(a)
+    run_cells(a, 0, 2)
+    a.wait_for_selector("text=published v1", timeout=120_000)
+    shot(a, "01-publisher")
+
+    b = open_notebook(context, lab, "B.ipynb")
+    pages.append(b)
+    run_cells(b, 0, 3)
+    grid = b.locator(".tb-grid").first
+    grid.wait_for(timeout=60_000)
+    b.wait_for_selector(".tb-row:not(.tb-placeholder) >> text=v1-0", timeout=60_000)
+    header = b.locator(".tb-hcell .tb-hname-text").all_inner_texts()
+    assert header[:4] == ["row", "value", "label", "when"]
+    assert "1,000,000" in b.locator(".tb-root").first.inner_text()
+    shot(b, "02-viewer-top")
+
+    # jump to the end of the table: the last rows are there and right
+    b.locator(".tb-scroller").first.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    b.wait_for_selector(".tb-row:not(.tb-placeholder) >> text=v1-999999", timeout=30_000)
+    last_row = b.locator(".tb-row:not(.tb-placeholder)", has_text="v1-999999").first
+    cells = last_row.locator(".tb-cell").all_inner_texts()
+    assert "999,999" in cells and "499,999.5" in cells, cells
+    assert "1971-11-26 10:39:00" in cells, cells  # 999,999 minutes after 1970-01-01
+    shot(b, "03-viewer-end")
+
+    # the figures: PNG inline, plotly interactive from the kernel-sent renderer (no CDN)
+    b.locator(".tb-figure").first.locator("svg").first.wait_for(timeout=30_000)
+    svg_v1 = b.evaluate(FIGURE_MARKUP)
+    assert "<svg" in svg_v1
+    b.locator(".tb-figure .main-svg").first.wait_for(timeout=60_000)
+    b.locator(".tb-figure").nth(1).scroll_into_view_if_needed()
+    shot(b, "04-viewer-figures")
+
+    # A republishes: B's grid stays at the end and shows the new rows; the figure changes
+    run_cells(a, 2, 1)
+    a.wait_for_selector("text=published v2", timeout=120_000)
+    b.locator(".tb-grid").first.scroll_into_view_if_needed()
+    b.wait_for_selector(".tb-row:not(.tb-placeholder) >> text=v2-999999", timeout=30_000)
+    b.wait_for_function(f"old => ({FIGURE_MARKUP})() !== old", arg=svg_v1, timeout=30_000)
+    shot(b, "05-viewer-after-republish")
