@@ -98,7 +98,7 @@ def _fitted(batch: pa.RecordBatch, max_bytes: int) -> Iterator[pa.RecordBatch]:
     start = 0
     while start < batch.num_rows:
         piece = batch.slice(start, step)
-        if piece.get_total_buffer_size() > max_bytes and step > 1:
+        if piece.nbytes > max_bytes and step > 1:
             step = max(1, step // 2)
             continue
         yield piece
@@ -146,7 +146,7 @@ def decode_messages(messages: Iterable[bytes]) -> pa.Table:
             stream = pa.py_buffer(b"".join(it))
             return pa.ipc.open_stream(stream).read_all()
         batches = [pa.ipc.read_record_batch(pa.py_buffer(m), schema) for m in it]
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, OSError, EOFError) as exc:
         raise InvalidInputError(f"malformed Arrow IPC message in table stream: {exc}") from exc
     return pa.Table.from_batches(batches, schema)
 
@@ -157,12 +157,12 @@ class MessageReader:
     def __init__(self, first: bytes) -> None:
         try:
             self.schema = pa.ipc.read_schema(pa.py_buffer(first))
-        except pa.ArrowInvalid as exc:
+        except (pa.ArrowInvalid, OSError, EOFError) as exc:
             raise InvalidInputError(f"first table message is not an Arrow schema: {exc}") from exc
         self.streamed = has_dictionaries(self.schema)
 
     def batch(self, message: bytes) -> pa.RecordBatch:
         try:
             return pa.ipc.read_record_batch(pa.py_buffer(message), self.schema)
-        except (pa.ArrowInvalid, OSError) as exc:
+        except (pa.ArrowInvalid, OSError, EOFError) as exc:
             raise InvalidInputError(f"malformed Arrow record batch message: {exc}") from exc

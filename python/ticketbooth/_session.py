@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -14,6 +15,7 @@ from ._errors import (
     BrokerUnavailableError,
     InvalidInputError,
     SessionClosedError,
+    TicketboothError,
     TicketNotFoundError,
 )
 from ._keepalive import KeepAlive
@@ -178,10 +180,38 @@ class Session(ObjectCalls):
                 _arrow.unlink_quietly(path)
                 raise
         else:
-            limit = self._server.limits.max_message_bytes
-            chunks = (pb.TableChunk(ipc_message=m) for m in _arrow.encode_messages(reader, limit))
-            resp = self._call("import table", self._conn.tables.PutTable, chunks)
+            resp = self._put_table(reader)
         return self._table(resp.export_ticket, resp.info)
+
+    def _put_table(self, reader: pa.RecordBatchReader) -> Any:
+        """Stream a table to the broker (remote path); the last message is the end marker."""
+        limit = self._server.limits.max_message_bytes
+        failure: list[Exception] = []
+
+        def chunks() -> Iterator[pb.TableChunk]:
+            rows = 0
+
+            def counted() -> Iterator[pa.RecordBatch]:
+                nonlocal rows
+                for batch in reader:
+                    rows += batch.num_rows
+                    yield batch
+
+            source = pa.RecordBatchReader.from_batches(reader.schema, counted())
+            try:
+                for message in _arrow.encode_messages(source, limit):
+                    yield pb.TableChunk(ipc_message=message)
+            except Exception as exc:  # gRPC would swallow it: keep it for the caller
+                failure.append(exc)
+                return  # no end marker: the broker discards the partial stream
+            yield pb.TableChunk(end=True, num_rows=rows)
+
+        try:
+            return self._call("import table", self._conn.tables.PutTable, chunks())
+        except TicketboothError:
+            if failure:
+                raise failure[0] from None
+            raise
 
     def fetch_table(self, ticket: Any) -> Table:
         """Fetch a published table: a SharedTicket, ScopeTicket, a name, or its text form.

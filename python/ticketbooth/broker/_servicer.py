@@ -13,6 +13,7 @@ import grpc
 import pyarrow as pa
 
 from .. import _arrow
+from .._errors import LimitExceededError
 from .._limits import Limits
 from .._proto.v1 import broker_pb2 as pb
 from .._proto.v1 import broker_pb2_grpc as pb_grpc
@@ -222,16 +223,22 @@ class TableServicer(pb_grpc.TableServiceServicer):
         it = chunks.__aiter__()
         try:
             first = await it.__anext__()
+            reader = _arrow.MessageReader(first.ipc_message)
         except StopAsyncIteration:
             raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty table stream") from None
-        reader = _arrow.MessageReader(first.ipc_message)
-        limit, received = self.store.limits.max_object_bytes, 0
+        except ValueError as exc:
+            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+        limit, received, end = self.store.limits.max_object_bytes, 0, None
         if reader.streamed:
             parts = []
             async for chunk in it:
+                if chunk.end:
+                    end = chunk
+                    break
                 received += len(chunk.ipc_message)
                 self._check_size(received, limit)
                 parts.append(chunk.ipc_message)
+            self._check_end(end, None)
             try:
                 table = pa.ipc.open_stream(pa.py_buffer(b"".join(parts))).read_all()
             except pa.ArrowInvalid as exc:
@@ -241,6 +248,9 @@ class TableServicer(pb_grpc.TableServiceServicer):
         sink = _arrow.create_private_file(path)
         with sink, pa.ipc.new_file(sink, reader.schema) as writer:
             async for chunk in it:
+                if chunk.end:
+                    end = chunk
+                    break
                 received += len(chunk.ipc_message)
                 self._check_size(received, limit)
                 try:
@@ -249,7 +259,22 @@ class TableServicer(pb_grpc.TableServiceServicer):
                     raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
                 writer.write_batch(batch)
                 rows += batch.num_rows
+        self._check_end(end, rows)
         return reader.schema, rows
+
+    def _check_end(self, end: pb.TableChunk | None, rows: int | None) -> None:
+        """Refuse a stream that stopped early: only a complete table is stored."""
+        if end is None:
+            raise BrokerError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "the table stream ended without its end marker (cancelled or cut short); "
+                "nothing was stored",
+            )
+        if rows is not None and end.num_rows != rows:
+            raise BrokerError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the table stream announced {end.num_rows} rows but carried {rows}",
+            )
 
     def _check_size(self, received: int, limit: int) -> None:
         if received > limit:
@@ -271,6 +296,9 @@ class TableServicer(pb_grpc.TableServiceServicer):
             await context.abort(err.code, err.message)
         limit = self.store.limits.max_message_bytes
         started = time.monotonic()
-        for message in _arrow.encode_messages(_arrow.as_reader(table), limit):
-            yield pb.TableChunk(ipc_message=message)
+        try:
+            for message in _arrow.encode_messages(_arrow.as_reader(table), limit):
+                yield pb.TableChunk(ipc_message=message)
+        except LimitExceededError as exc:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
         log.debug("sent %d rows in %.3fs", table.num_rows, time.monotonic() - started)
