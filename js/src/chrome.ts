@@ -44,7 +44,7 @@ export class Chrome {
     foot.append(this.footLeft, this.footMsg);
     this.root.append(style, bar, this.banner, this.content, foot);
     host.append(this.root);
-    for (const key of ["kind", "label", "version", "status", "status_message"]) {
+    for (const key of ["kind", "label", "version", "publisher_version", "status", "status_message"]) {
       this.unsubs.push(listen(model, `change:${key}`, () => this.update()));
     }
     this.update();
@@ -74,7 +74,9 @@ export class Chrome {
   update(): void {
     const m = this.model;
     const label = String(m.get("label") ?? "") || "ticket";
-    const version = Number(m.get("version") ?? 0);
+    // the publisher's version of the ticket when the kernel reports it; `version` is the
+    // view's own data version (it also moves on a re-sort)
+    const version = Number(m.get("publisher_version") ?? m.get("version") ?? 0);
     const status = String(m.get("status") ?? "loading");
     const message = String(m.get("status_message") ?? "");
     const kind = String(m.get("kind") ?? "");
