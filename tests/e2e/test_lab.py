@@ -57,13 +57,23 @@ FIGURE_MARKUP = """() => {
 
 
 def run_cells(page: Any, first: int, count: int) -> None:
-    """Run `count` cells from `first` and wait until each has an execution count."""
+    """Run `count` cells from `first`, one by one, and wait until each has run.
+
+    A key press that lands before the kernel connection is ready is lost (Notebook 7 shows
+    "Idle" a little early), so a cell that did not start is run again.
+    """
     cells = page.locator(".jp-Notebook .jp-CodeCell")
-    cells.nth(first).locator(".jp-InputArea-editor").click()
-    for _ in range(count):
-        page.keyboard.press("Shift+Enter")
     for k in range(first, first + count):
         prompt = cells.nth(k).locator(".jp-InputArea-prompt")
+        for attempt in range(4):
+            cells.nth(k).locator(".jp-InputArea-editor").click()
+            page.keyboard.press("Shift+Enter")
+            try:
+                prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]")).wait_for(timeout=15_000)
+                break
+            except Exception:
+                if attempt == 3:
+                    raise
         prompt.filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=180_000)
 
 
