@@ -105,14 +105,14 @@ def _fitted(batch: pa.RecordBatch, max_bytes: int) -> Iterator[pa.RecordBatch]:
         start += piece.num_rows
 
 
-def encode_messages(reader: pa.RecordBatchReader, max_bytes: int) -> Iterator[bytes]:
+def encode_messages(reader: pa.RecordBatchReader, max_bytes: int) -> Iterator[pa.Buffer]:
     """The remote wire form: the schema message, then one message per record batch slice.
 
     Every message is at most `max_bytes`. Schemas with dictionary columns are sent as the
     chunks of one IPC stream instead (dictionary batches must travel with their state).
     """
     schema = reader.schema
-    yield schema.serialize().to_pybytes()
+    yield schema.serialize()
     if has_dictionaries(schema):
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, schema) as writer:
@@ -120,7 +120,7 @@ def encode_messages(reader: pa.RecordBatchReader, max_bytes: int) -> Iterator[by
                 writer.write_batch(batch)
         stream = sink.getvalue()
         for start in range(0, stream.size, max_bytes):
-            yield stream.slice(start, min(max_bytes, stream.size - start)).to_pybytes()
+            yield stream.slice(start, min(max_bytes, stream.size - start))
         return
     for batch in reader:
         for piece in _fitted(batch, max_bytes):
@@ -130,10 +130,10 @@ def encode_messages(reader: pa.RecordBatchReader, max_bytes: int) -> Iterator[by
                     f"a single row of this table needs {message.size} bytes, more than the "
                     f"{max_bytes}-byte message limit; split large cells or raise the limit"
                 )
-            yield message.to_pybytes()
+            yield message
 
 
-def decode_messages(messages: Iterable[bytes]) -> pa.Table:
+def decode_messages(messages: Iterable[Any]) -> pa.Table:
     """Inverse of `encode_messages`: batches reference the received bytes (no extra copy)."""
     it = iter(messages)
     try:
@@ -154,14 +154,14 @@ def decode_messages(messages: Iterable[bytes]) -> pa.Table:
 class MessageReader:
     """Decode the remote wire form incrementally (for the broker writing to a file)."""
 
-    def __init__(self, first: bytes) -> None:
+    def __init__(self, first: Any) -> None:
         try:
             self.schema = pa.ipc.read_schema(pa.py_buffer(first))
         except (pa.ArrowInvalid, OSError, EOFError) as exc:
             raise InvalidInputError(f"first table message is not an Arrow schema: {exc}") from exc
         self.streamed = has_dictionaries(self.schema)
 
-    def batch(self, message: bytes) -> pa.RecordBatch:
+    def batch(self, message: Any) -> pa.RecordBatch:
         try:
             return pa.ipc.read_record_batch(pa.py_buffer(message), self.schema)
         except (pa.ArrowInvalid, OSError, EOFError) as exc:

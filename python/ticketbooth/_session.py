@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import _arrow, _discovery
+from . import _arrow, _discovery, _framing
 from ._connection import Connection
 from ._errors import (
     BrokerUnavailableError,
@@ -188,7 +188,7 @@ class Session(ObjectCalls):
         limit = self._server.limits.max_message_bytes
         failure: list[Exception] = []
 
-        def chunks() -> Iterator[pb.TableChunk]:
+        def chunks() -> Iterator[bytes]:
             rows = 0
 
             def counted() -> Iterator[pa.RecordBatch]:
@@ -200,14 +200,14 @@ class Session(ObjectCalls):
             source = pa.RecordBatchReader.from_batches(reader.schema, counted())
             try:
                 for message in _arrow.encode_messages(source, limit):
-                    yield pb.TableChunk(ipc_message=message)
+                    yield _framing.encode_chunk(message)
             except Exception as exc:  # gRPC would swallow it: keep it for the caller
                 failure.append(exc)
                 return  # no end marker: the broker discards the partial stream
-            yield pb.TableChunk(end=True, num_rows=rows)
+            yield _framing.encode_end(rows)
 
         try:
-            return self._call("import table", self._conn.tables.PutTable, chunks())
+            return self._call("import table", self._conn.put_table, chunks())
         except TicketboothError:
             if failure:
                 raise failure[0] from None
@@ -241,10 +241,8 @@ class Session(ObjectCalls):
         def load() -> pa.Table:
             if self._same_host:
                 return _arrow.read_ipc_file(shm)
-            stream = self._conn.tables.GetTable(
-                pb.GetTableRequest(ticket=export), metadata=tuple(self._conn.metadata)
-            )
-            return _arrow.decode_messages(chunk.ipc_message for chunk in stream)
+            stream = self._conn.get_table(pb.GetTableRequest(ticket=export), metadata=self._conn.md)
+            return _arrow.decode_messages(_framing.decode_chunk(raw)[0] for raw in stream)
 
         def guarded_load() -> pa.Table:
             if self._closed:

@@ -22,9 +22,10 @@ from .._version import __version__
 from ._events import EventHub
 from ._object_servicer import ObjectServicer
 from ._plugins import HandlerRegistry
-from ._servicer import Core, SessionServicer, TableServicer
+from ._servicer import Core, SessionServicer
 from ._shm import ShmDir
 from ._store import Store, StoredObject
+from ._table_servicer import TableServicer
 
 log = logging.getLogger("ticketbooth.broker")
 
@@ -74,7 +75,7 @@ class Broker:
             ]
         )
         pb_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.core), self.server)
-        pb_grpc.add_TableServiceServicer_to_server(TableServicer(self.core), self.server)
+        self.server.add_generic_rpc_handlers((TableServicer(self.core).handler(),))
         objects = ObjectServicer(self.core, self.hub, self.handlers)
         pb_grpc.add_ObjectServiceServicer_to_server(objects, self.server)
         self.server.add_insecure_port(self.url)

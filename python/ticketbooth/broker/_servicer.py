@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
 import pyarrow as pa
 
-from .. import _arrow
-from .._errors import LimitExceededError
 from .._limits import Limits
 from .._proto.v1 import broker_pb2 as pb
 from .._proto.v1 import broker_pb2_grpc as pb_grpc
@@ -178,127 +175,3 @@ class SessionServicer(pb_grpc.SessionServiceServicer):
         sid = self.core.session_id(context)
         obj, binding = self.store.resolve(sid, request.ticket)
         return self.core.info(obj, binding)
-
-
-class TableServicer(pb_grpc.TableServiceServicer):
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.store = core.store
-        self.shm = core.shm
-
-    @refusals
-    async def ImportShm(self, request: pb.ImportShmRequest, context: Ctx) -> Any:
-        sid = self.core.session_id(context)
-        try:
-            name = self.shm.claim_incoming(request.shm_name)
-        except ValueError as exc:
-            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
-        try:
-            self.store.reserve(self.shm.size(name))
-            schema, rows = await asyncio.to_thread(_arrow.ipc_file_info, self.shm.file(name))
-        except (pa.ArrowInvalid, OSError) as exc:
-            self.shm.unlink(name)
-            raise BrokerError(
-                grpc.StatusCode.INVALID_ARGUMENT, f"segment is not an Arrow IPC file: {exc}"
-            ) from exc
-        except BrokerError:
-            self.shm.unlink(name)
-            raise
-        return self.core.import_response(sid, self.core.table_object(name, schema, rows))
-
-    @refusals
-    async def PutTable(self, request_iterator: AsyncIterator[pb.TableChunk], context: Ctx) -> Any:
-        sid = self.core.session_id(context)
-        name = self.shm.new_name("obj")
-        try:
-            schema, rows = await self._receive(request_iterator, self.shm.file(name))
-        except BaseException:
-            self.shm.unlink(name)
-            raise
-        return self.core.import_response(sid, self.core.table_object(name, schema, rows))
-
-    async def _receive(
-        self, chunks: AsyncIterator[pb.TableChunk], path: str
-    ) -> tuple[pa.Schema, int]:
-        it = chunks.__aiter__()
-        try:
-            first = await it.__anext__()
-            reader = _arrow.MessageReader(first.ipc_message)
-        except StopAsyncIteration:
-            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty table stream") from None
-        except ValueError as exc:
-            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
-        limit, received, end = self.store.limits.max_object_bytes, 0, None
-        if reader.streamed:
-            parts = []
-            async for chunk in it:
-                if chunk.end:
-                    end = chunk
-                    break
-                received += len(chunk.ipc_message)
-                self._check_size(received, limit)
-                parts.append(chunk.ipc_message)
-            self._check_end(end, None)
-            try:
-                table = pa.ipc.open_stream(pa.py_buffer(b"".join(parts))).read_all()
-            except pa.ArrowInvalid as exc:
-                raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
-            return _arrow.write_ipc_file(_arrow.as_reader(table), path)
-        rows = 0
-        sink = _arrow.create_private_file(path)
-        with sink, pa.ipc.new_file(sink, reader.schema) as writer:
-            async for chunk in it:
-                if chunk.end:
-                    end = chunk
-                    break
-                received += len(chunk.ipc_message)
-                self._check_size(received, limit)
-                try:
-                    batch = reader.batch(chunk.ipc_message)
-                except ValueError as exc:
-                    raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
-                writer.write_batch(batch)
-                rows += batch.num_rows
-        self._check_end(end, rows)
-        return reader.schema, rows
-
-    def _check_end(self, end: pb.TableChunk | None, rows: int | None) -> None:
-        """Refuse a stream that stopped early: only a complete table is stored."""
-        if end is None:
-            raise BrokerError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "the table stream ended without its end marker (cancelled or cut short); "
-                "nothing was stored",
-            )
-        if rows is not None and end.num_rows != rows:
-            raise BrokerError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"the table stream announced {end.num_rows} rows but carried {rows}",
-            )
-
-    def _check_size(self, received: int, limit: int) -> None:
-        if received > limit:
-            raise BrokerError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"table exceeds the broker's per-object limit of {limit} bytes",
-            )
-
-    async def GetTable(self, request: pb.GetTableRequest, context: Ctx) -> AsyncIterator[Any]:
-        try:
-            sid = self.core.session_id(context)
-            obj, _ = self.store.resolve(sid, request.ticket)
-            if obj.type != "Table":
-                raise BrokerError(
-                    grpc.StatusCode.INVALID_ARGUMENT, f"the ticket holds a {obj.type}, not a Table"
-                )
-            table = _arrow.read_ipc_file(self.shm.file(obj.shm_name))
-        except BrokerError as err:
-            await context.abort(err.code, err.message)
-        limit = self.store.limits.max_message_bytes
-        started = time.monotonic()
-        try:
-            for message in _arrow.encode_messages(_arrow.as_reader(table), limit):
-                yield pb.TableChunk(ipc_message=message)
-        except LimitExceededError as exc:
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-        log.debug("sent %d rows in %.3fs", table.num_rows, time.monotonic() - started)
