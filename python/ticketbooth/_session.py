@@ -22,7 +22,7 @@ from ._keepalive import KeepAlive
 from ._proto.v1 import broker_pb2 as pb
 from ._session_objects import ObjectCalls
 from ._table import Table
-from ._tickets import ExportTicket, ScopeTicket, ServerObject, Ticket, as_ticket
+from ._tickets import ExportTicket, ScopeTicket, ServerObject, as_ticket, ticket_last
 from ._version import __version__
 
 
@@ -267,18 +267,12 @@ class Session(ObjectCalls):
         import is kept by the session until the ticket is republished, released or closed).
         A str ticket is a scope name (``"sales"``) or a shared ticket's text.
         """
-        if isinstance(table, (Ticket, str)) and not isinstance(ticket, (Ticket, str)):
-            table, ticket = ticket, table
-        result = as_ticket(ticket)
+        table, ticket = ticket_last(table, ticket)
+        result = as_ticket(ticket)  # a bad ticket fails before any data is sent
         if isinstance(table, Table):
             self.publish(table.ticket, result)
-            return
-        imported = self.import_table(table)
-        self.publish(imported.ticket, result)
-        old = self._pins.pop(result.bytes, None)
-        self._pins[result.bytes] = imported
-        if old is not None:
-            self.release(old)
+        else:
+            self._publish_pinned(self.import_table(table), result)
 
     def bind_table(self, name: str, table: Any) -> None:
         """Publish `table` under the scope name `name` (pydeephaven's name for it)."""

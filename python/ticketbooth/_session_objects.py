@@ -12,7 +12,7 @@ from ._plugin import PluginClient, RequestHandler, RequestServer
 from ._proto.v1 import broker_pb2 as pb
 from ._shared_object import SharedObject
 from ._table import Table
-from ._tickets import ExportTicket, Ticket, as_ticket
+from ._tickets import ExportTicket, Ticket, as_ticket, ticket_last
 from ._watch import Watch
 
 
@@ -62,13 +62,16 @@ class ObjectCalls:
         The import is kept alive by the session until the ticket is republished, released,
         or the session closes; subscribers watching the ticket see each republish.
         """
-        if isinstance(figure, (Ticket, str)) and not isinstance(ticket, (Ticket, str)):
-            figure, ticket = ticket, figure
-        result = as_ticket(ticket)
+        figure, ticket = ticket_last(figure, ticket)
+        result = as_ticket(ticket)  # a bad ticket fails before the figure is rendered
         if isinstance(figure, SharedObject):
             self.publish(figure.ticket, result)
-            return
-        handle = self.import_figure(figure)
+        else:
+            self._publish_pinned(self.import_figure(figure), result)
+
+    def _publish_pinned(self, handle: Table | SharedObject, result: Ticket) -> None:
+        """Publish an import the caller holds no handle to: the session keeps it alive until
+        the ticket is republished (the previous import is released), released or closed."""
         self.publish(handle.ticket, result)
         old = self._pins.pop(result.bytes, None)
         self._pins[result.bytes] = handle

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
+from ._handle import Handle
 from ._objects import MimeBundle
 from ._tickets import ExportTicket
 
 
-class SharedObject:
+class SharedObject(Handle):
     """A figure (or any rich display object) shared through the broker.
 
     It displays itself in Jupyter like the original: ``_repr_mimebundle_`` returns the
@@ -26,26 +26,14 @@ class SharedObject:
         version: int,
         on_collect: Callable[[ExportTicket], None],
     ) -> None:
+        super().__init__(ticket, version, on_collect)
         self._type = type_
-        self._ticket = ticket
         self._bundle = bundle
-        self._version = version
-        self._finalizer = weakref.finalize(self, on_collect, ticket)
 
     @property
     def type(self) -> str:
         """The object type, e.g. "Figure"."""
         return self._type
-
-    @property
-    def ticket(self) -> ExportTicket:
-        """This session's export ticket of the object (publishable, releasable)."""
-        return self._ticket
-
-    @property
-    def version(self) -> int:
-        """The version of the published ticket this was fetched from (0 if none)."""
-        return self._version
 
     @property
     def bundle(self) -> MimeBundle:
@@ -61,9 +49,6 @@ class SharedObject:
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         return self._bundle._repr_mimebundle_(include, exclude)
-
-    def _detach(self) -> None:
-        self._finalizer.detach()
 
     def __repr__(self) -> str:
         kinds = ", ".join(self._bundle.data)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ._handle import Handle
 from ._tickets import ExportTicket
 
 if TYPE_CHECKING:
     import pandas
 
 
-class Table:
+class Table(Handle):
     """A table held by the broker, referenced by an export ticket of one session.
 
     The export is released by `Session.release(table)`, by closing the session, or when this
@@ -30,23 +30,11 @@ class Table:
         on_collect: Callable[[ExportTicket], None],
         version: int = 0,
     ) -> None:
-        self._ticket = ticket
-        self._version = version
+        super().__init__(ticket, version, on_collect)
         self._schema = schema
         self._num_rows = num_rows
         self._load = load
         self._data: pa.Table | None = None
-        self._finalizer = weakref.finalize(self, on_collect, ticket)
-
-    @property
-    def ticket(self) -> ExportTicket:
-        """The export ticket of this table in its session."""
-        return self._ticket
-
-    @property
-    def version(self) -> int:
-        """The version of the published ticket this was fetched from (0 if none)."""
-        return self._version
 
     @property
     def schema(self) -> pa.Schema:
@@ -75,10 +63,6 @@ class Table:
         """The data as a pandas DataFrame (needs pandas)."""
         frame: pandas.DataFrame = self.to_arrow().to_pandas(**kwargs)
         return frame
-
-    def _detach(self) -> None:
-        """Forget the GC release hook (the export was released explicitly)."""
-        self._finalizer.detach()
 
     def __repr__(self) -> str:
         cols = ", ".join(f"{f.name}: {f.type}" for f in self._schema)

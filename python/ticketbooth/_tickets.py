@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import struct
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ._errors import InvalidInputError
 from ._limits import check_name
@@ -175,6 +175,13 @@ def ticket_from_bytes(raw: bytes) -> Ticket:
     raise InvalidInputError(
         f"malformed ticket bytes {raw[:24]!r}: expected b'e'+4 bytes, b'h'+16 bytes or b's/'+name"
     )
+
+
+def ticket_last(obj: Any, ticket: Any) -> tuple[Any, Any]:
+    """Accept (obj, ticket) and pydeephaven's (ticket, obj): a ticket or str is never data."""
+    if isinstance(obj, (Ticket, str)) and not isinstance(ticket, (Ticket, str)):
+        return ticket, obj
+    return obj, ticket
 
 
 def as_ticket(obj: object) -> Ticket:

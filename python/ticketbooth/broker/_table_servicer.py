@@ -115,17 +115,23 @@ class TableServicer:
             raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty table stream") from None
         except ValueError as exc:
             raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
-        limit, received, end = self.store.limits.max_object_bytes, 0, None
-        if reader.streamed:
-            parts = []
+        limit = self.store.limits.max_object_bytes
+        ends: list[Chunk] = []
+
+        async def body() -> AsyncIterator[memoryview]:
+            """The messages after the schema, up to the end marker, within the size limit."""
+            received = 0
             async for chunk in it:
                 if chunk.end:
-                    end = chunk
-                    break
+                    ends.append(chunk)
+                    return
                 received += len(chunk.ipc_message)
                 self._check_size(received, limit)
-                parts.append(chunk.ipc_message)
-            self._check_end(end, None)
+                yield chunk.ipc_message
+
+        if reader.streamed:
+            parts = [message async for message in body()]
+            self._check_end(ends, None)
             try:
                 table = pa.ipc.open_stream(pa.py_buffer(b"".join(parts))).read_all()
             except pa.ArrowInvalid as exc:
@@ -134,33 +140,28 @@ class TableServicer:
         rows = 0
         sink = _arrow.create_private_file(path)
         with sink, pa.ipc.new_file(sink, reader.schema) as writer:
-            async for chunk in it:
-                if chunk.end:
-                    end = chunk
-                    break
-                received += len(chunk.ipc_message)
-                self._check_size(received, limit)
+            async for message in body():
                 try:
-                    batch = reader.batch(chunk.ipc_message)
+                    batch = reader.batch(message)
                 except ValueError as exc:
                     raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
                 writer.write_batch(batch)
                 rows += batch.num_rows
-        self._check_end(end, rows)
+        self._check_end(ends, rows)
         return reader.schema, rows
 
-    def _check_end(self, end: Chunk | None, rows: int | None) -> None:
+    def _check_end(self, ends: list[Chunk], rows: int | None) -> None:
         """Refuse a stream that stopped early: only a complete table is stored."""
-        if end is None:
+        if not ends:
             raise BrokerError(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "the table stream ended without its end marker (cancelled or cut short); "
                 "nothing was stored",
             )
-        if rows is not None and end.num_rows != rows:
+        if rows is not None and ends[0].num_rows != rows:
             raise BrokerError(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"the table stream announced {end.num_rows} rows but carried {rows}",
+                f"the table stream announced {ends[0].num_rows} rows but carried {rows}",
             )
 
     def _check_size(self, received: int, limit: int) -> None:
