@@ -79,11 +79,26 @@ def remove_stale(path: str) -> None:
         os.unlink(path)
 
 
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def _same_address(a: str, b: str) -> bool:
+    """True for the same URL, or host:port pairs naming the same loopback port."""
+    if a == b:
+        return True
+    a, b = a.split("://")[-1], b.split("://")[-1]
+    (ha, _, pa), (hb, _, pb) = a.rpartition(":"), b.rpartition(":")
+    return pa == pb and pa.isdigit() and ha in LOOPBACK and hb in LOOPBACK
+
+
 def _token_from_files(url: str) -> str | None:
     info = read_connection_file(connection_file_path())
-    if info and url in (info.get("url"), info.get("tcp_url")):
-        token = info.get("token")
-        return token if isinstance(token, str) else None
+    if not info:
+        return None
+    known = [u for u in (info.get("url"), info.get("tcp_url")) if isinstance(u, str)]
+    token = info.get("token")
+    if isinstance(token, str) and any(_same_address(url, u) for u in known):
+        return token
     return None
 
 

@@ -28,7 +28,7 @@ def test_seed_figure_example(broker: BrokerProcess) -> None:
     from ticketbooth import ServerObject, Session, SharedTicket
 
     assert broker.tcp_url is not None
-    session = Session(host="127.0.0.1", port=int(broker.tcp_url.rsplit(":", 1)[1]))
+    session = Session(host="localhost", port=int(broker.tcp_url.rsplit(":", 1)[1]))
     fig, ax = plt.subplots()
     ax.plot([0.1 * i for i in range(20)], [i % 5 for i in range(20)], label="Random numbers")
     session.publish_figure(fig, "plot")
@@ -39,7 +39,7 @@ def test_seed_figure_example(broker: BrokerProcess) -> None:
     shared_ticket = SharedTicket.random_ticket()
     session.publish(export_ticket, shared_ticket)
 
-    sub_session = Session()
+    sub_session = Session(host="localhost", port=int(broker.tcp_url.rsplit(":", 1)[1]))
     server_obj = ServerObject(type="Figure", ticket=shared_ticket)
     sub_plugin_client = sub_session.plugin_client(server_obj)
     payload, refs = next(sub_plugin_client.resp_stream)

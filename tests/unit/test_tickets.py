@@ -65,3 +65,12 @@ def test_tickets_hash_by_bytes() -> None:
     assert {a: 1}[tb.ScopeTicket(b"s/x")] == 1
     assert a != tb.SharedTicket.random_ticket()
     assert tb.ExportTicket.export_ticket(3).id == 3
+
+
+def test_loopback_spellings_find_the_local_broker_token() -> None:
+    from ticketbooth._discovery import _same_address
+
+    assert _same_address("localhost:10000", "127.0.0.1:10000")
+    assert _same_address("grpc://[::1]:10000", "127.0.0.1:10000")
+    assert not _same_address("localhost:10001", "127.0.0.1:10000")
+    assert not _same_address("example.org:10000", "127.0.0.1:10000")
