@@ -33,6 +33,7 @@ s.close()
 
 SUBSCRIBER = """
 import os, sys, time
+import pyarrow.compute as pc
 import ticketbooth as tb
 
 s2 = tb.Session(name="demo subscriber")
@@ -42,8 +43,9 @@ data = tbl.to_arrow()
 ms = (time.perf_counter() - t0) * 1e3
 path = "shared memory" if s2.same_host else "gRPC stream"
 print(f"[subscriber pid {os.getpid()}] fetched {tbl.num_rows:,} rows via {path} in {ms:.1f} ms")
-print(data.slice(0, 5).to_pandas().to_string(index=False))
-print("sum(amount) =", data.column("amount").to_pandas().sum())
+for row in data.slice(0, 5).to_pylist():
+    print("   ", row)
+print("sum(amount) =", pc.sum(data.column("amount")).as_py())
 print("named objects:", {k: v.type for k, v in s2.exportable_objects.items()})
 s2.close()
 """
