@@ -49,12 +49,17 @@ class TableWindows:
             column = key.get("column")
             if column not in names:
                 raise InvalidInputError(f"cannot sort by {column!r}: no such column")
-            spec.append((column, "descending" if key.get("descending") else "ascending"))
+            order = "descending" if key.get("descending") else "ascending"
+            spec.append((column, order, "at_end"))
         self.sort_keys = list(keys)
         if not spec:
             self.order = None
             return
-        self.order = pc.sort_indices(self.table, sort_keys=spec, null_placement="at_end")
+        try:  # pyarrow >= 25: null placement per key
+            self.order = pc.sort_indices(self.table, sort_keys=spec)
+        except (TypeError, ValueError):  # older pyarrow: one placement for all keys
+            pairs = [(column, order) for column, order, _ in spec]
+            self.order = pc.sort_indices(self.table, sort_keys=pairs, null_placement="at_end")
 
     def window(self, start: int, end: int) -> bytes:
         """Rows [start, end) of the (sorted) table as an Arrow IPC stream."""
