@@ -20,6 +20,12 @@ from ._windows import TableWindows, column_specs
 log = logging.getLogger("ticketbooth")
 STATIC = pathlib.Path(__file__).parent / "static"
 RENDERERS = {"plotly": "plotly.js", "vega": "vega.js"}
+RELEASE_REASONS = {  # the banner reads "Publisher gone: ..." / "Ticket released: ..."
+    "closed": "its session was closed; the view updates if the ticket is published again",
+    "expired": "it stopped answering (killed or disconnected); the view updates if the "
+    "ticket is published again",
+    "released": "the view updates if it is published again",
+}
 
 
 def _bundle_path() -> pathlib.Path:
@@ -127,13 +133,8 @@ class TicketView(anywidget.AnyWidget):
                     if event.version > self._loaded_version or self.status != "live":
                         self._load()
                 elif event.kind == "released":
-                    gone = event.publisher_gone
-                    self.status = "publisher-gone" if gone else "released"
-                    self.status_message = (
-                        "the publisher is gone (its session closed or stopped answering)"
-                        if gone
-                        else "the publisher released this ticket"
-                    )
+                    self.status = "publisher-gone" if event.publisher_gone else "released"
+                    self.status_message = RELEASE_REASONS.get(event.reason, event.reason)
                     self._rewatch()
                     return
         except TicketboothError as exc:

@@ -39,6 +39,8 @@ print("published v1")""",
     """s.publish_table(make("v2"), "big")
 s.publish_figure(chart("revenue v2"), "chart")
 print("published v2")""",
+    """s.close()
+print("publisher closed")""",
 ]
 
 VIEWER = [
@@ -163,3 +165,12 @@ def _scenario(context: Any, lab: Lab, pages: list[Any]) -> None:
     b.wait_for_selector(".tb-row:not(.tb-placeholder) >> text=v2-999999", timeout=30_000)
     b.wait_for_function(f"old => ({FIGURE_MARKUP})() !== old", arg=svg_v1, timeout=30_000)
     shot(b, "05-viewer-after-republish")
+
+    # A closes its session: B keeps the last content and says the publisher is gone
+    run_cells(a, 3, 1)
+    a.wait_for_selector("text=publisher closed", timeout=60_000)
+    banner = b.locator(".tb-banner.tb-show").first
+    banner.wait_for(timeout=30_000)
+    assert "Publisher gone: its session was closed" in banner.inner_text()
+    assert b.locator(".tb-row:not(.tb-placeholder)", has_text="v2-999999").count() == 1
+    shot(b, "08-publisher-gone")
