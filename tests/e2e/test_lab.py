@@ -139,6 +139,7 @@ def _scenario(context: Any, lab: Lab, pages: list[Any]) -> None:
     header = b.locator(".tb-hcell .tb-hname-text").all_inner_texts()
     assert header[:4] == ["row", "value", "label", "when"]
     assert "1,000,000" in b.locator(".tb-root").first.inner_text()
+    grid.evaluate("el => el.closest('.tb-root').scrollIntoView({block: 'start'})")
     shot(b, "02-viewer-top")
 
     # jump to the end of the table: the last rows are there and right
@@ -148,6 +149,7 @@ def _scenario(context: Any, lab: Lab, pages: list[Any]) -> None:
     cells = last_row.locator(".tb-cell").all_inner_texts()
     assert "999,999" in cells and "499,999.5" in cells, cells
     assert "1971-11-26 10:39:00" in cells, cells  # 999,999 minutes after 1970-01-01
+    grid.evaluate("el => el.closest('.tb-root').scrollIntoView({block: 'start'})")
     shot(b, "03-viewer-end")
 
     # the figures: PNG inline, plotly interactive from the kernel-sent renderer (no CDN)
