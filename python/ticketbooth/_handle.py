@@ -21,6 +21,7 @@ class Handle:
         self._ticket = ticket
         self._version = version
         self._finalizer = weakref.finalize(self, on_collect, ticket)
+        self._finalizer.atexit = False  # at exit the session's close releases everything
 
     @property
     def ticket(self) -> ExportTicket:

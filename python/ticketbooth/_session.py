@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import os
 from collections.abc import Iterator
@@ -114,6 +115,8 @@ class Session(ObjectCalls):
         self._keepalive = KeepAlive(
             resp.server.heartbeat_interval_s, self._heartbeat, self._release_bytes
         )
+        # a clean exit releases at once; a killed process is reaped after the session TTL
+        atexit.register(self.close)
 
     def _sees_shm(self) -> bool:
         try:
@@ -354,6 +357,7 @@ class Session(ObjectCalls):
         """Close the session: its exports are released and what it published is unpublished."""
         if self._closed:
             return
+        atexit.unregister(self.close)
         self._keepalive.stop()
         for table in self._pins.values():
             table._detach()

@@ -38,6 +38,20 @@ def _bundle_path() -> pathlib.Path:
     return path
 
 
+_DEFAULT: list[Any] = []
+_DEFAULT_LOCK = threading.Lock()
+
+
+def _default_session() -> Any:
+    """One Session shared by the views a kernel shows without a session of their own."""
+    from ._session import Session
+
+    with _DEFAULT_LOCK:
+        if not _DEFAULT or not _DEFAULT[0].is_alive:
+            _DEFAULT[:] = [Session(name="ticketbooth views")]
+        return _DEFAULT[0]
+
+
 class TicketView(anywidget.AnyWidget):
     """Shows the object behind a ticket (table grid or figure) and updates it live.
 
@@ -63,12 +77,10 @@ class TicketView(anywidget.AnyWidget):
     height = traitlets.Int(360).tag(sync=True)
 
     def __init__(self, ticket: Any, session: Any = None, *, height: int = 360) -> None:
-        from ._session import Session
-
         _bundle_path()  # a clear error when the JS build is missing
         super().__init__(height=height)
         self._ticket = as_ticket(ticket)
-        self._session = session if session is not None else Session()
+        self._session = session if session is not None else _default_session()
         self._windows: TableWindows | None = None
         self._handle: Table | SharedObject | None = None
         self._loaded_version = 0

@@ -115,3 +115,19 @@ def test_killed_publisher_is_reaped(broker: BrokerProcess) -> None:
         wait_gone(sub, "doomed", timeout=30)  # the broker's TTL is 3 s
         assert kept.to_arrow().column("a").to_pylist() == [1, 2, 3]
         assert "doomed" not in sub.exportable_objects
+
+
+def test_normal_exit_closes_the_session(broker: BrokerProcess) -> None:
+    """A publisher that exits without close() is closed at exit, not left to expire."""
+    from tests.conftest import run_child
+
+    with tb.Session() as sub:
+        watch = sub.watch("bye")
+        run_child(
+            "import pyarrow as pa, ticketbooth as tb\n"
+            "s = tb.Session()\n"
+            "s.publish_table(pa.table({'a': [1]}), 'bye')\n",
+            broker.env,
+        )
+        kinds = [(e.kind, e.reason) for e in watch]
+    assert kinds == [("published", ""), ("released", "closed")]
