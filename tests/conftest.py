@@ -47,10 +47,10 @@ class BrokerProcess:
 def start_broker(runtime_dir: Path, *extra: str, timeout: float = 20.0) -> BrokerProcess:
     runtime_dir.mkdir(parents=True, exist_ok=True)
     conn = runtime_dir / "ticketbooth-broker.json"
-    log = open(runtime_dir / "broker.log", "ab")  # noqa: SIM115 - closed with the process
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime_dir))
     cmd = [sys.executable, "-m", "ticketbooth", "serve", "--connection-file", str(conn), *extra]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    with open(runtime_dir / "broker.log", "ab") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if conn.exists():
