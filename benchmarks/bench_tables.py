@@ -33,21 +33,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import gc
 import json
 import os
 import pickle
 import platform
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import textwrap
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,213 +49,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the _*.py helpers next to this file
+from _broker import start_broker
+from _tables_child import run_child
+from _tables_data import chunk_rows_for, make_table
+from _tables_report import report
+from _util import cpu_model, git_state, log, mem_total_gib, timeit
+
 FETCH_VS_PICKLE_MIN = 100.0  # same-host fetch at least 100x faster than a pickle round trip
 FETCH_MAX_S = 0.005  # same-host fetch within 5 ms
 PUBLISH_VS_IPC_MAX = 1.5  # publish within 1.5x of a plain IPC file write
 REMOTE_MIN_GBPS = 1.2  # remote path at least 1.2 GB/s
 
 MAX_MESSAGE_BYTES = 4 << 20  # the broker default (ticketbooth.Limits.max_message_bytes)
-
-
-# --------------------------------------------------------------------------------------
-# broker process (the pattern of tests/conftest.py::start_broker)
-# --------------------------------------------------------------------------------------
-@dataclass
-class Broker:
-    proc: subprocess.Popen[bytes]
-    url: str
-    token: str
-    tcp_url: str | None
-    runtime_dir: Path
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def start_broker(runtime_dir: Path, *extra: str, timeout: float = 30.0) -> Broker:
-    runtime_dir.mkdir(parents=True, exist_ok=True)
-    conn = runtime_dir / "ticketbooth-broker.json"
-    log = open(runtime_dir / "broker.log", "ab")  # noqa: SIM115 - lives as long as the broker
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime_dir))
-    cmd = [sys.executable, "-m", "ticketbooth", "serve", "--connection-file", str(conn), *extra]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if conn.exists():
-            info = json.loads(conn.read_text())
-            if info.get("pid") == proc.pid:
-                return Broker(proc, info["url"], info["token"], info.get("tcp_url"), runtime_dir)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"broker did not start:\n{(runtime_dir / 'broker.log').read_text()}")
-
-
-# --------------------------------------------------------------------------------------
-# the data
-# --------------------------------------------------------------------------------------
-def make_columns(rows: int) -> dict[str, tuple[np.ndarray, pa.DataType]]:
-    """rows x 4 columns, 32 bytes a row: int64, float64, timestamp[ns] (int64), float64."""
-    rng = np.random.default_rng(42)
-    start = np.datetime64("2024-01-01T00:00:00", "ns").astype(np.int64)
-    return {
-        "id": (np.arange(rows, dtype=np.int64), pa.int64()),
-        "price": (rng.random(rows) * 100.0, pa.float64()),
-        "ts": (start + np.arange(rows, dtype=np.int64) * 1_000_000, pa.timestamp("ns")),
-        "qty": (rng.standard_normal(rows), pa.float64()),
-    }
-
-
-def make_table(rows: int, chunk_rows: int | None = None) -> pa.Table:
-    """One record batch, or independent batches of `chunk_rows` rows (own buffers each)."""
-    cols = make_columns(rows)
-    if chunk_rows is None:
-        return pa.table({k: pa.array(v, t) for k, (v, t) in cols.items()})
-    batches = [
-        pa.record_batch(
-            {k: pa.array(v[s : s + chunk_rows].copy(), t) for k, (v, t) in cols.items()}
-        )
-        for s in range(0, rows, chunk_rows)
-    ]
-    return pa.Table.from_batches(batches)
-
-
-def chunk_rows_for(max_bytes: int, row_bytes: int = 32) -> int:
-    """Rows per message the client aims at (ticketbooth._arrow._fitted: 90% of the limit)."""
-    return max(1, int(max_bytes * 0.9 / row_bytes))
-
-
-# --------------------------------------------------------------------------------------
-# child processes: a subscriber (fetch) or a remote publisher, each with its own Session
-# --------------------------------------------------------------------------------------
-CHILD = textwrap.dedent(
-    """
-    import json, sys, time
-    cfg = json.loads(sys.argv[1])
-    sys.path.insert(0, cfg["bench_dir"])
-    sys.dont_write_bytecode = True  # no __pycache__ next to the script
-    import pyarrow as pa, pyarrow.compute as pc
-    import ticketbooth as tb
-
-    def emit(**kw):
-        print(json.dumps(kw), flush=True)
-
-    def fetch():
-        for i in range(cfg["reps"]):
-            pool0 = pa.total_allocated_bytes()
-            t0 = time.perf_counter()
-            table = s.fetch_table(cfg["ticket"])
-            data = table.to_arrow()
-            t1 = time.perf_counter()
-            total = pc.sum(data.column("id")).as_py()
-            t2 = time.perf_counter()
-            emit(seconds=t1 - t0, sum_s=t2 - t1, rows=data.num_rows, sum=total,
-                 batches=len(data.to_batches()), pool_bytes=pa.total_allocated_bytes() - pool0)
-            del data
-            s.release(table)
-            del table  # unmap now, not inside the next run's timing
-
-    def publish():
-        from bench_tables import make_table
-        data = make_table(cfg["rows"], cfg["chunk_rows"])
-        for i in range(cfg["reps"]):
-            if i:
-                s.release(cfg["ticket"])
-            t0 = time.perf_counter()
-            s.publish_table(data, cfg["ticket"])
-            t1 = time.perf_counter()
-            emit(seconds=t1 - t0, rows=s.info(cfg["ticket"]).num_rows)
-
-    kw = {"url": cfg["url"], "token": cfg["token"]} if cfg["url"] else {}
-    if cfg.get("session_timeout"):
-        kw["timeout"] = cfg["session_timeout"]
-    s = tb.Session(force_remote=cfg["remote"], name="bench-" + cfg["mode"], **kw)
-    emit(same_host=s.same_host)
-    started = time.perf_counter()
-    try:
-        fetch() if cfg["mode"] == "fetch" else publish()
-    except Exception as exc:
-        emit(error=f"{type(exc).__name__}: {exc}", after_s=time.perf_counter() - started)
-    s.close()
-    """
-)
-
-
-@dataclass
-class ChildResult:
-    samples: list[dict[str, Any]]
-    timed_out: bool = False
-    elapsed_s: float = 0.0
-
-
-def run_child(cfg: dict[str, Any], timeout: float) -> ChildResult:
-    """Run CHILD; collect its JSON lines (also those printed before a timeout kill)."""
-    cfg = {"bench_dir": str(Path(__file__).resolve().parent), "reps": 1, **cfg}
-    t0 = time.monotonic()
-    timed_out = False
-    try:
-        res = subprocess.run(
-            [sys.executable, "-c", CHILD, json.dumps(cfg)],
-            capture_output=True,
-            text=True,
-            timeout=max(timeout, 1.0),
-        )
-        stdout, stderr, code = res.stdout, res.stderr, res.returncode
-    except subprocess.TimeoutExpired as exc:
-        timed_out, code = True, 0
-        stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        stderr = ""
-    if code != 0:
-        raise RuntimeError(f"child {cfg['mode']} failed ({code}):\n{stdout}\n{stderr}")
-    lines = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
-    if not lines:
-        if timed_out:
-            return ChildResult([], True, time.monotonic() - t0)
-        raise RuntimeError(f"child {cfg['mode']} printed nothing:\n{stderr}")
-    if lines[0]["same_host"] == cfg["remote"]:
-        raise RuntimeError(
-            f"child session has same_host={lines[0]['same_host']} but remote={cfg['remote']} "
-            "was asked (is TICKETBOOTH_FORCE_REMOTE set, or /dev/shm not shared?)"
-        )
-    return ChildResult(lines[1:], timed_out, time.monotonic() - t0)
-
-
-# --------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------
-def timeit(
-    fn: Callable[[], Any], repeat: int, before: Callable[[], Any] | None = None
-) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        if before is not None:
-            before()
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return samples
-
-
-def fmt_s(s: float | None) -> str:
-    if s is None:
-        return "-"
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} us"
-    if s < 1.0:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.3f} s"
-
-
-def log(msg: str) -> None:
-    print(f"  .. {msg}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -541,12 +341,12 @@ def bench(rows: int, repeat: int, remote_timeout: float, skip_pickle2: bool) -> 
         "ticketbooth": tb.__version__,
         "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "platform": platform.platform(),
-        "mem_total_gib": _mem_total_gib(),
+        "mem_total_gib": mem_total_gib(),
         "loadavg_start": load_start,
         "loadavg_end": os.getloadavg(),
-        "git": _git_state(),
+        "git": git_state(),
         "broker_via": "explicit url ($TICKETBOOTH_URL is set)"
         if explicit
         else "runtime-dir discovery",
@@ -605,120 +405,6 @@ def targets(r: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     return out
-
-
-def _git_state() -> str | None:
-    """HEAD of the checkout whose package is benchmarked, and whether python/ is modified."""
-    root = Path(tb_file()).resolve().parents[2]
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "python"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head}{' + uncommitted changes in python/' if dirty else ''}" if head else None
-
-
-def tb_file() -> str:
-    import ticketbooth
-
-    return str(ticketbooth.__file__)
-
-
-def _cpu_model() -> str | None:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
-def _mem_total_gib() -> float | None:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return None
-
-
-def report(data: dict[str, Any]) -> str:
-    m, r = data["meta"], data["results"]
-    lines = [
-        f"ticketbooth {m['ticketbooth']} table benchmark, {m['date']}",
-        f"  table: {m['rows']:,} rows x {m['columns']} columns ({', '.join(m['schema'])}), "
-        f"{m['nbytes'] / 1e6:,.1f} MB (table.nbytes), {m['record_batches']} record batch(es); "
-        f"'chunked' = same data as batches of {m['chunked_rows_per_batch']:,} rows",
-        f"  python {m['python']}, pyarrow {m['pyarrow']}, grpcio {m['grpcio']}, numpy {m['numpy']}",
-        f"  CPUs: os.cpu_count()={m['cpu_count']} (usable {m['cpu_affinity']}), "
-        f"{m['cpu_model']}, RAM {m['mem_total_gib']} GiB, {m['platform']}",
-        f"  median of {m['repeat']} runs; broker found by {m['broker_via']}; "
-        f"remote budget {m['remote_timeout_s']:.0f} s per measurement",
-        f"  load average at start {m['loadavg_start'][0]:.2f}, at end {m['loadavg_end'][0]:.2f}; "
-        f"ticketbooth checkout {m['git']}",
-        "",
-        f"  {'measurement':<50} {'median':>10} {'min':>10} {'max':>10} {'runs':>4} {'GB/s':>8}",
-        f"  {'-' * 50} {'-' * 10} {'-' * 10} {'-' * 10} {'-' * 4} {'-' * 8}",
-    ]
-    notes = []
-    for res in r.values():
-        if res.get("error"):
-            notes.append(f"  ! {res['label'].strip()}: {res['error']}")
-        med = fmt_s(res["median_s"])
-        g = f"{res['gbps']:8.3f}" if res["gbps"] else ""
-        if res["timed_out_after_s"] is not None:
-            med, g = "> " + med, "<" + g.strip()
-        if res["gbps_is_one_column"]:
-            g += "*"
-        lines.append(
-            f"  {res['label']:<50} {med:>10} {fmt_s(res['min_s']):>10} "
-            f"{fmt_s(res['max_s']):>10} {res['runs']:>4} {g:>8}"
-        )
-    lines.append("  (GB/s = table.nbytes / median; * = bytes of the one int64 column summed;")
-    lines.append("   '>' = killed at the time budget before one run finished: a lower bound)")
-    lines += notes
-    if "fetch" in r:
-        lines.append(
-            f"  Arrow memory pool growth in the subscriber after its fetch: "
-            f"{r['fetch']['arrow_pool_bytes']:,} bytes (0 = nothing copied, the file is mapped)"
-        )
-    for p in (5, 4, 2):
-        if f"pickle{p}" in r:
-            lines.append(
-                f"  pickle protocol {p} payload: {r[f'pickle{p}']['pickle_bytes'] / 1e6:,.1f} MB"
-            )
-    for key in ("remote_fetch", "remote_fetch_chunked"):
-        if r.get(key, {}).get("batches_received"):
-            lines.append(
-                f"  {r[key]['label']}: {r[key]['batches_received']:,} record batches received"
-            )
-    lines += ["", "  targets:"]
-    if m["rows"] < 10_000_000:
-        lines.append(
-            "  (the targets are set for the default 10M-row table; with fewer rows fixed per-call"
-            " costs dominate and the ratios and GB/s say little)"
-        )
-    for t in data["targets"]:
-        v = "-" if t["value"] is None else f"{'<' if t.get('upper_bound') else ''}{t['value']:.3g}"
-        lines.append(
-            f"  {'PASS' if t['pass'] else 'MISS'}  {t['name']:<50} {v:>9} {t['unit']:<9} "
-            f"(target {t['target']})"
-        )
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
