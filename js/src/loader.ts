@@ -21,7 +21,8 @@ export interface LoadedWindow {
 export interface LoaderOptions {
   windowSize?: number;
   cacheWindows?: number;
-  /** Delay before issuing requests (coalesces fast scrolling). 0 = immediately. */
+  /** Quiet period that coalesces fast scrolling: the first request of a burst goes out at
+   * once, later ones at most once per period (the last one wins). 0 = no coalescing. */
   debounceMs?: number;
   /** Called after a window arrives (or fails) so the view can repaint. */
   onChange?: () => void;
@@ -112,12 +113,20 @@ export class WindowLoader {
     this.pending = [first, last];
     const delay = this.opts.debounceMs ?? 0;
     if (delay <= 0) return this.flush();
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flush(), delay);
+    if (this.timer !== undefined) return; // inside a burst: the trailing flush takes it
+    this.flush(); // leading edge: a first paint or a jump does not wait
+    this.timer = setTimeout(() => this.trail(delay), delay);
+  }
+
+  /** End of a quiet period: send what the burst asked for last, if anything. */
+  private trail(delay: number): void {
+    this.timer = undefined;
+    if (!this.pending) return;
+    this.flush();
+    this.timer = setTimeout(() => this.trail(delay), delay);
   }
 
   private flush(): void {
-    this.timer = undefined;
     if (!this.pending) return;
     const [first, last] = this.pending;
     this.pending = null;

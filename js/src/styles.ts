@@ -56,7 +56,8 @@ export const CSS = `
 .tb-empty { margin: auto; color: var(--tb-fg3); font-family: var(--tb-font); }
 
 .tb-grid { flex: 1; min-height: 0; display: flex; }
-.tb-scroller { flex: 1; overflow: auto; position: relative; outline: none; overscroll-behavior: contain; }
+.tb-scroller { flex: 1; overflow: auto; position: relative; outline: none; overscroll-behavior: contain;
+  contain: strict; }
 .tb-header, .tb-row { display: grid; grid-template-columns: var(--tb-cols); width: var(--tb-width); min-width: 100%; }
 .tb-hcell.tb-sorted .tb-hname-text { color: var(--tb-accent); }
 .tb-header { overflow-x: clip; }

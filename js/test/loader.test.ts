@@ -80,14 +80,17 @@ describe("WindowLoader", () => {
     expect(loader.inflightWindows.sort()).toEqual([4999, 5000, 5001].sort());
   });
 
-  it("debounces fast scrolling into one request burst", async () => {
-    const src = new FakeDataSource({ numRows: 1_000_000 });
+  it("sends the first request at once and coalesces the rest of a fast scroll", async () => {
+    const src = new FakeDataSource({ numRows: 1_000_000, delayMs: 50 });
     const loader = new WindowLoader(src, { windowSize: 100, debounceMs: 10 });
     loader.reset(1, 1_000_000, ["id"]);
     for (let r = 0; r < 50_000; r += 1000) loader.request(r, r + 10);
-    expect(src.windowCalls.length).toBe(0);
+    // leading edge: the first position is requested without waiting
+    expect(src.windowCalls.map((c) => c.rowStart)).toEqual([0, 100]);
     await tick(30);
-    expect(src.windowCalls.map((c) => c.rowStart)).toEqual([49_000, 49_100, 48_900]);
+    // trailing edge: only where the scroll ended, and the first burst is cancelled
+    expect(src.windowCalls.map((c) => c.rowStart)).toEqual([0, 100, 49_000, 49_100, 48_900]);
+    expect(loader.inflightWindows.sort()).toEqual([489, 490, 491]);
   });
 
   it("reports errors and does not hammer a failing window", async () => {
