@@ -2,68 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-
-@dataclass
-class BrokerProcess:
-    proc: subprocess.Popen[bytes]
-    url: str
-    token: str
-    tcp_url: str | None
-    runtime_dir: Path
-    connection_file: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        """Environment for a child process that should find this broker by itself."""
-        env = dict(os.environ)
-        env["JUPYTER_RUNTIME_DIR"] = str(self.runtime_dir)
-        env.pop("TICKETBOOTH_URL", None)
-        env.pop("TICKETBOOTH_TOKEN", None)
-        return env
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+from ticketbooth.broker import BrokerProcess, start_process
 
 
-def start_broker(runtime_dir: Path, *extra: str, timeout: float = 20.0) -> BrokerProcess:
-    runtime_dir.mkdir(parents=True, exist_ok=True)
-    conn = runtime_dir / "ticketbooth-broker.json"
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime_dir))
-    cmd = [sys.executable, "-m", "ticketbooth", "serve", "--connection-file", str(conn), *extra]
-    with open(runtime_dir / "broker.log", "ab") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if conn.exists():
-            info = json.loads(conn.read_text())
-            if info.get("pid") == proc.pid:
-                return BrokerProcess(
-                    proc, info["url"], info["token"], info.get("tcp_url"), runtime_dir, conn
-                )
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"broker did not start: {(runtime_dir / 'broker.log').read_text()}")
+def start_broker(runtime_dir: Path, *extra: str, timeout: float = 30.0) -> BrokerProcess:
+    """A broker in its own process, found through `runtime_dir` (the package's launcher)."""
+    return start_process(runtime_dir, *extra, timeout=timeout)
 
 
 @pytest.fixture

@@ -6,14 +6,11 @@ import contextlib
 import fcntl
 import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import AuthenticationError, BrokerUnavailableError
+from ._errors import AuthenticationError
 
 CONNECTION_FILE = "ticketbooth-broker.json"
 ENV_URL = "TICKETBOOTH_URL"
@@ -147,28 +144,15 @@ def start_embedded(timeout: float = 30.0, failed: Endpoint | None = None) -> End
         if info is not None and (failed is None or info["url"] != failed.url):
             return Endpoint(info["url"], str(info.get("token", "")), "connection file", path)
         remove_stale(path)
+        from .broker._process import start_process
+
         idle = os.environ.get(ENV_IDLE, str(DEFAULT_IDLE_TIMEOUT_S))
-        log_path = os.path.join(runtime_dir(), "ticketbooth-broker.log")
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        cmd = [sys.executable, "-m", "ticketbooth", "serve", "--idle-timeout", idle]
-        cmd += ["--connection-file", path]
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=log_fd,
-            start_new_session=True,  # outlives the kernel that started it
-            close_fds=True,
+        broker = start_process(
+            runtime_dir(),
+            "--idle-timeout",
+            idle,
+            connection_file=path,
+            detach=True,  # outlives the kernel that started it
+            timeout=timeout,
         )
-        os.close(log_fd)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            info = read_connection_file(path)
-            if info is not None and info.get("pid") == proc.pid:
-                return Endpoint(info["url"], str(info["token"]), "embedded", path)
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise BrokerUnavailableError(
-            f"could not start an embedded broker (exit code {proc.poll()}); see {log_path}"
-        )
+        return Endpoint(broker.url, broker.token, "embedded", path)

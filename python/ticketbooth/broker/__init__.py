@@ -1,6 +1,15 @@
 """The ticketbooth broker: a gRPC server holding objects by ticket."""
 
+from ._process import BrokerProcess, start_process
 from ._server import Broker, BrokerConfig, run
 from ._store import BrokerError, Store
 
-__all__ = ["Broker", "BrokerConfig", "BrokerError", "Store", "run"]
+__all__ = [
+    "Broker",
+    "BrokerConfig",
+    "BrokerError",
+    "BrokerProcess",
+    "Store",
+    "run",
+    "start_process",
+]
