@@ -1,0 +1,150 @@
+"""Helpers and fixtures for the bad-input tests (test_bad_input.py, test_bad_streams.py).
+
+A published reference table that must stay intact, a broker with a small message limit,
+and raw gRPC stubs that send what the client library never would."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import ticketbooth as tb
+from tests.conftest import BrokerProcess, start_broker
+from ticketbooth._proto.v1 import broker_pb2 as pb
+from ticketbooth._proto.v1 import broker_pb2_grpc as pb_grpc
+
+MiB = 1 << 20
+SMALL_LIMIT = 65536
+
+
+def reference_table() -> pa.Table:
+    n = 1000
+    return pa.table(
+        {
+            "id": pa.array(range(n), pa.int64()),
+            "name": [f"row-{i}" for i in range(n)],
+            "x": np.linspace(0.0, 1.0, n),
+        }
+    )
+
+
+@dataclass
+class Published:
+    """Objects published before a bad call, which must survive it unchanged."""
+
+    broker: BrokerProcess
+    session: tb.Session
+    data: pa.Table
+    shared: tb.SharedTicket
+    name: str = "sales"
+
+
+def publish_reference(broker: BrokerProcess) -> Published:
+    session = tb.Session(broker.url, token=broker.token, name="reference-publisher")
+    data = reference_table()
+    shared = tb.SharedTicket.random_ticket()
+    session.publish_table(data, "sales")
+    session.publish_table(data, shared)
+    return Published(broker, session, data, shared)
+
+
+def assert_intact(pub: Published) -> None:
+    """The broker is alive, serves a new session, and the reference objects are unchanged."""
+    assert pub.broker.proc.poll() is None, "the broker process died"
+    assert pub.session.is_alive, "the publisher's session was lost"
+    for force_remote in (False, True):
+        with tb.Session(pub.broker.url, token=pub.broker.token, force_remote=force_remote) as s:
+            assert pub.name in s.tables
+            for ticket in (pub.name, pub.shared, str(pub.shared)):
+                got = s.fetch_table(ticket).to_arrow()
+                assert got.equals(pub.data), f"{ticket} changed (force_remote={force_remote})"
+
+
+@pytest.fixture
+def published(broker: BrokerProcess) -> Iterator[Published]:
+    pub = publish_reference(broker)
+    yield pub
+    pub.session.close()
+
+
+@pytest.fixture
+def small_broker(tmp_path: Path) -> Iterator[BrokerProcess]:
+    """A broker whose gRPC messages may carry at most 64 KiB of table data."""
+    b = start_broker(tmp_path / "rt2", "--max-message-bytes", str(SMALL_LIMIT))
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def small_published(small_broker: BrokerProcess) -> Iterator[Published]:
+    pub = publish_reference(small_broker)
+    yield pub
+    pub.session.close()
+
+
+class RawClient:
+    """Plain generated stubs with the right metadata, bypassing every client-side check."""
+
+    def __init__(self, broker: BrokerProcess) -> None:
+        self.channel = grpc.insecure_channel(
+            broker.url,
+            options=[
+                ("grpc.max_send_message_length", -1),
+                ("grpc.max_receive_message_length", -1),
+            ],
+        )
+        self.sessions = pb_grpc.SessionServiceStub(self.channel)
+        self.tables = pb_grpc.TableServiceStub(self.channel)
+        self.metadata: list[tuple[str, str]] = [("authorization", f"Bearer {broker.token}")]
+        resp = self.sessions.OpenSession(
+            pb.OpenSessionRequest(client_name="raw-test-client"),
+            metadata=self.metadata,
+            timeout=10,
+        )
+        self.metadata.append(("x-ticketbooth-session", resp.session_id))
+        self.server = resp.server
+
+    def call(self, method: Any, request: Any) -> Any:
+        return method(request, metadata=self.metadata, timeout=10)
+
+    def close(self) -> None:
+        try:
+            self.call(self.sessions.CloseSession, pb.CloseSessionRequest())
+        finally:
+            self.channel.close()
+
+
+@pytest.fixture
+def raw(broker: BrokerProcess) -> Iterator[RawClient]:
+    client = RawClient(broker)
+    yield client
+    client.close()
+
+
+def rpc_error(fn: Any, *args: Any) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as info:
+        fn(*args)
+    return info.value
+
+
+def assert_no_export(raw: RawClient, export_id: int, why: str) -> None:
+    """The raw client's session holds no export `export_id`."""
+    ticket = tb.ExportTicket.export_ticket(export_id).bytes
+    try:
+        info = raw.call(raw.sessions.GetInfo, pb.GetInfoRequest(ticket=ticket))
+    except grpc.RpcError as err:
+        assert err.code() == grpc.StatusCode.NOT_FOUND, err.details()
+    else:
+        pytest.fail(f"{why} ({info.num_rows} rows, segment {info.shm_name})")
+
+
+def shm_files(session: tb.Session) -> set[str]:
+    return set(os.listdir(session._server.shm_dir))
