@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -21,37 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def notebook(*cells: str) -> dict[str, Any]:
-    return {
-        "cells": [
-            {
-                "cell_type": "code",
-                "metadata": {},
-                "source": c,
-                "outputs": [],
-                "execution_count": None,
-            }
-            for c in cells
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
+# the browser, notebook and page helpers are the end-to-end tests' own
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, notebook
+from tests.e2e.test_lab import open_notebook  # noqa: F401 - used by bench_widget.py
 
 # An experiment, not the default: Jupyter Server does not set TCP_NODELAY on kernel websockets,
 # so a small message written right after another may wait for the browser's delayed ACK
@@ -104,12 +76,6 @@ _K.write_message = _traced_write
 
 def server_trace(path: str) -> str:
     return SERVER_TRACE.replace("TRACE_PATH", repr(path))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -205,17 +171,6 @@ def local_only(context: Any, outside: list[str]) -> None:
             r.abort()
 
     context.route("**/*", route)
-
-
-def open_notebook(context: Any, lab: Lab, name: str) -> Any:
-    page = context.new_page()
-    page.goto(lab.page_url(name))
-    page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
-    page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=90_000)
-    no_news = page.get_by_role("button", name="No", exact=True)
-    if no_news.count():
-        no_news.first.click()
-    return page
 
 
 def code_cell(page: Any, k: int) -> Any:

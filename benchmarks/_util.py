@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import math
 import os
 import platform
@@ -148,3 +149,24 @@ def mem_total_gib() -> float | None:
     except OSError:
         pass
     return None
+
+
+def add_output_args(p: Any, wait_load: bool = True) -> None:
+    """The options every benchmark shares: --json PATH and (optionally) --wait-load L."""
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    if wait_load:
+        p.add_argument(
+            "--wait-load",
+            type=float,
+            default=0.0,
+            metavar="L",
+            help="first wait (up to 15 min) until the 1-minute load average is below L",
+        )
+
+
+def write_json(path: str | None, data: Any) -> None:
+    """Write the results to `path` (if given) as indented JSON."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(data, f, indent=1)
+            f.write("\n")

@@ -50,7 +50,16 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the _*.py helpers next to this file
 from _broker import Broker, broker_in_temp_runtime, explicit_session_kwargs
-from _util import fmt_ms, log, machine_meta, summary, timeit, wait_for_load
+from _util import (
+    add_output_args,
+    fmt_ms,
+    log,
+    machine_meta,
+    summary,
+    timeit,
+    wait_for_load,
+    write_json,
+)
 
 NOTIFY_P95_MAX_S = 0.100  # a watcher hears of a republish within 100 ms
 CHILD = str(Path(__file__).resolve().parent / "_live_child.py")
@@ -442,14 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--points", type=int, default=200_000, help="big-figure scatter points")
     p.add_argument("--fig-repeat", type=int, default=3, help="runs per big-figure row (3)")
     p.add_argument("--skip-big-fig", action="store_true", help="only the notify latency")
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    p.add_argument(
-        "--wait-load",
-        type=float,
-        default=0.0,
-        metavar="L",
-        help="first wait (up to 15 min) until the 1-minute load average is below L",
-    )
+    add_output_args(p)
     args = p.parse_args(argv)
     if args.versions < 2 or args.fig_repeat < 1:
         p.error("--versions must be >= 2 and --fig-repeat >= 1")
@@ -457,10 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     data = bench(args)
     data["meta"]["waited_for_load"] = waited
     print(report(data))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
+    write_json(args.json, data)
     return 0
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import pickle
 import platform
@@ -54,7 +53,7 @@ from _broker import start_broker
 from _tables_child import run_child
 from _tables_data import chunk_rows_for, make_table
 from _tables_report import report
-from _util import cpu_model, git_state, log, mem_total_gib, timeit
+from _util import add_output_args, cpu_model, git_state, log, mem_total_gib, timeit, write_json
 
 FETCH_VS_PICKLE_MIN = 100.0  # same-host fetch at least 100x faster than a pickle round trip
 FETCH_MAX_S = 0.005  # same-host fetch within 5 ms
@@ -411,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=10_000_000, help="table rows (default 10,000,000)")
     p.add_argument("--repeat", type=int, default=5, help="runs per measurement (default 5)")
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    add_output_args(p, wait_load=False)
     p.add_argument(
         "--remote-timeout",
         type=float,
@@ -425,10 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--rows and --repeat must be positive")
     data = bench(args.rows, args.repeat, args.remote_timeout, args.skip_pickle2)
     print(report(data))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
+    write_json(args.json, data)
     return 0
 
 

@@ -58,7 +58,7 @@ from _lab import (
     start_cell,
     wait_cell_done,
 )
-from _util import fmt_ms, log, machine_meta, summary, wait_for_load
+from _util import add_output_args, fmt_ms, log, machine_meta, summary, wait_for_load, write_json
 from _widget_analysis import (
     echo_split,
     first_paint_split,
@@ -347,14 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pings", type=int, default=20, help="echo widget round trips (20)")
     p.add_argument("--seed", type=int, default=2026, help="seed of the jump positions")
     p.add_argument("--screenshot", default=str(ROOT / "artifacts" / "bench-widget.png"))
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    p.add_argument(
-        "--wait-load",
-        type=float,
-        default=0.0,
-        metavar="L",
-        help="first wait (up to 15 min) until the 1-minute load average is below L",
-    )
+    add_output_args(p)
     args = p.parse_args(argv)
     if args.rows < 1000 or args.views < 1 or args.jumps < 1 or args.html_repeat < 1:
         p.error("--rows >= 1000, --views, --jumps and --html-repeat >= 1")
@@ -362,10 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     data = bench(args)
     data["meta"]["waited_for_load"] = waited
     print(report(data, fmt_ms))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
+    write_json(args.json, data)
     return 0
 
 

@@ -5,7 +5,6 @@ import json
 import math
 import struct
 
-import matplotlib
 import pytest
 
 from ticketbooth._objects import (
@@ -17,24 +16,10 @@ from ticketbooth._objects import (
     to_mimebundle,
 )
 
-matplotlib.use("Agg")  # no display; must not need one
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # A valid 1x1 PNG.
 TINY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == PNG_SIGNATURE
-    assert data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def roundtrip(bundle: MimeBundle) -> MimeBundle:
-    return MimeBundle.from_wire(bundle.to_wire())
 
 
 # --- wire format --------------------------------------------------------------------------------
