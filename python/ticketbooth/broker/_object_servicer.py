@@ -110,18 +110,34 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
         finally:
             self.hub.remove(watcher)
 
-    async def MessageStream(
-        self, request_iterator: AsyncIterator[pb.StreamRequest], ctx: Ctx
-    ) -> AsyncIterator[Any]:
-        it = request_iterator.__aiter__()
+    async def _open(
+        self, it: AsyncIterator[Any], ctx: Ctx, publisher_only: bool = False
+    ) -> tuple[str, Any, StoredObject, Binding | None] | None:
+        """The start of a bidirectional stream: session, first message (naming the ticket),
+        and the object behind it; None when the client sent nothing. Refusals abort."""
         try:
             sid = self.core.session_id(ctx)
             first = await it.__anext__()
             obj, binding = self.store.resolve(sid, first.ticket)
+            if publisher_only and binding is not None and binding.session_id != sid:
+                raise BrokerError(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    "only the session that published a ticket can serve requests for it",
+                )
         except StopAsyncIteration:
-            return
+            return None
         except BrokerError as err:
             await ctx.abort(err.code, err.message)
+        return sid, first, obj, binding
+
+    async def MessageStream(
+        self, request_iterator: AsyncIterator[pb.StreamRequest], ctx: Ctx
+    ) -> AsyncIterator[Any]:
+        it = request_iterator.__aiter__()
+        opened = await self._open(it, ctx)
+        if opened is None:
+            return
+        sid, first, obj, binding = opened
         out: asyncio.Queue[pb.StreamResponse | None] = asyncio.Queue()
         state = {"obj": obj}
         out.put_nowait(self._payload(sid, obj, binding))
@@ -205,19 +221,10 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
         self, request_iterator: AsyncIterator[pb.HandlerReply], ctx: Ctx
     ) -> AsyncIterator[Any]:
         it = request_iterator.__aiter__()
-        try:
-            sid = self.core.session_id(ctx)
-            first = await it.__anext__()
-            obj, binding = self.store.resolve(sid, first.ticket)
-            if binding is not None and binding.session_id != sid:
-                raise BrokerError(
-                    grpc.StatusCode.PERMISSION_DENIED,
-                    "only the session that published a ticket can serve requests for it",
-                )
-        except StopAsyncIteration:
+        opened = await self._open(it, ctx, publisher_only=True)
+        if opened is None:
             return
-        except BrokerError as err:
-            await ctx.abort(err.code, err.message)
+        sid, first, obj, binding = opened
         key = first.ticket if binding is not None else obj.oid
         handler = self.handlers.register(sid, key)
 
