@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._errors import InvalidInputError
 
@@ -24,8 +24,9 @@ class Limits:
     max_name_length: int = 128
     #: Exports (fetched or imported objects) one session may hold at once.
     max_exports_per_session: int = 10_000
-    #: Total bytes of all objects the broker holds.
-    max_store_bytes: int = 16 * GiB
+    #: Total bytes of all objects the broker holds. None: 90% of the free space of the
+    #: broker's shared-memory filesystem when it starts (see `Limits.resolved`).
+    max_store_bytes: int | None = None
     #: Largest single object (a table's IPC file, a figure's bundle).
     max_object_bytes: int = 8 * GiB
     #: Concurrent sessions.
@@ -39,6 +40,17 @@ class Limits:
             raise ValueError("max_message_bytes must be at least 64 KiB")
         if self.session_ttl_s <= self.heartbeat_interval_s:
             raise ValueError("session_ttl_s must be longer than heartbeat_interval_s")
+
+    def resolved(self, free_bytes: int) -> Limits:
+        """These limits with `max_store_bytes` fixed: 90% of `free_bytes` when it is None."""
+        if self.max_store_bytes is not None:
+            return self
+        return replace(self, max_store_bytes=max(64 * MiB, int(free_bytes * 0.9)))
+
+    @property
+    def store_bytes(self) -> int:
+        """`max_store_bytes` of resolved limits (16 GiB when unresolved)."""
+        return self.max_store_bytes if self.max_store_bytes is not None else 16 * GiB
 
     @property
     def grpc_message_limit(self) -> int:

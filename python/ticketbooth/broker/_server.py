@@ -50,7 +50,8 @@ class Broker:
         self.config = config
         self.token = config.token or secrets.token_urlsafe(32)
         self.shm = ShmDir(config.shm_base)
-        self.store = Store(config.limits, self._free)
+        limits = config.limits.resolved(self.shm.free_bytes())
+        self.store = Store(limits, self._free)
         self.core = Core(self.store, self.shm, self.token)
         self.hub = EventHub()
         self.store.hooks.append(self.hub)

@@ -90,7 +90,7 @@ class Core:
                 max_message_bytes=lim.max_message_bytes,
                 max_name_length=lim.max_name_length,
                 max_exports_per_session=lim.max_exports_per_session,
-                max_store_bytes=lim.max_store_bytes,
+                max_store_bytes=lim.store_bytes,
                 max_object_bytes=lim.max_object_bytes,
             ),
             heartbeat_interval_s=lim.heartbeat_interval_s,

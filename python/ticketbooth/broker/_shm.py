@@ -61,5 +61,10 @@ class ShmDir:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.file(name))
 
+    def free_bytes(self) -> int:
+        """Bytes still free on the filesystem that holds the segments."""
+        st = os.statvfs(self.path)
+        return st.f_bavail * st.f_frsize
+
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

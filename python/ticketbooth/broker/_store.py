@@ -141,11 +141,11 @@ class Store:
                 f"object of {nbytes} bytes exceeds the broker's per-object limit of "
                 f"{lim.max_object_bytes} bytes; publish a smaller slice or raise the limit",
             )
-        if self.total_bytes + nbytes > lim.max_store_bytes:
+        if self.total_bytes + nbytes > lim.store_bytes:
             raise BrokerError(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"the broker holds {self.total_bytes} bytes; {nbytes} more would exceed its "
-                f"{lim.max_store_bytes}-byte limit; release objects you no longer need",
+                f"{lim.store_bytes}-byte limit; release objects you no longer need",
             )
 
     def add_object(self, sid: str, obj: StoredObject) -> int:
