@@ -28,22 +28,34 @@ function asJson(v: unknown): any {
   return typeof v === "string" ? JSON.parse(v) : v;
 }
 
-/** Parse SVG and strip scripts, event handlers and javascript: links. */
-export function sanitizeSvg(svg: string): Element | null {
+/** base64 of the UTF-8 bytes of `text` (btoa alone rejects characters above U+00FF). */
+export function base64Utf8(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/**
+ * SVG as an `<img>` with a data: URL. An SVG loaded as an image runs no script and loads
+ * nothing (no handlers, javascript: links, <use> of data: documents, SMIL tricks), so the
+ * markup is never put into the page. It is parsed (inert) only to catch broken SVG, so
+ * the next MIME type is tried, and to size an SVG without width/height to the view.
+ */
+export function svgImage(svg: string): HTMLImageElement {
   const doc = new DOMParser().parseFromString(svg, "image/svg+xml");
   const root = doc.documentElement;
-  if (!root || root.nodeName.toLowerCase() !== "svg" || doc.getElementsByTagName("parsererror").length) return null;
-  root.querySelectorAll("script, foreignObject").forEach((n) => n.remove());
-  for (const node of [root, ...Array.from(root.querySelectorAll("*"))]) {
-    for (const attr of Array.from(node.attributes)) {
-      const name = attr.name.toLowerCase();
-      const val = attr.value.trim().toLowerCase();
-      if (name.startsWith("on") || ((name === "href" || name.endsWith(":href")) && val.startsWith("javascript:"))) {
-        node.removeAttribute(attr.name);
-      }
-    }
+  if (!root || root.localName !== "svg" || doc.getElementsByTagName("parsererror").length) {
+    throw new Error("invalid SVG");
   }
-  return document.importNode(root, true);
+  const img = document.createElement("img");
+  img.className = "tb-svg";
+  img.alt = "figure";
+  if (!root.hasAttribute("width") && !root.hasAttribute("height")) img.classList.add("tb-fill");
+  img.src = `data:image/svg+xml;charset=utf-8;base64,${base64Utf8(svg)}`;
+  return img;
 }
 
 export interface Rendered {
@@ -76,14 +88,9 @@ async function renderOne(host: HTMLElement, mime: string, data: unknown, load: R
     return { mime, element: frame };
   }
   if (mime === "image/svg+xml") {
-    const wrap = document.createElement("div");
-    wrap.className = "tb-svg";
-    const shadow = wrap.attachShadow({ mode: "open" });
-    const svg = sanitizeSvg(asText(data));
-    if (!svg) throw new Error("invalid SVG");
-    shadow.append(svg);
-    host.append(wrap);
-    return { mime, element: wrap };
+    const img = svgImage(asText(data));
+    host.append(img);
+    return { mime, element: img };
   }
   if (mime === "image/png" || mime === "image/jpeg") {
     const img = document.createElement("img");

@@ -109,6 +109,6 @@ export const CSS = `
 .tb-figure > img { max-width: 100%; height: auto; }
 .tb-figure > iframe { width: 100%; height: 100%; border: 0; background: #fff; }
 .tb-figure > pre { align-self: stretch; margin: 0; white-space: pre-wrap; font-family: var(--tb-mono); font-size: 12px; }
-.tb-figure > .tb-svg, .tb-figure > .tb-heavy { max-width: 100%; }
+.tb-figure > img.tb-fill { width: 100%; }
 .tb-figure > .tb-heavy { width: 100%; height: 100%; }
 `;

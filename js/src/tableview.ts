@@ -30,7 +30,8 @@ export class TableView {
   private columnsKey = "";
   private version = -1;
   private numRows = -1;
-  private sortPending = false;
+  /** The sort sent to the kernel (JSON) until it answers: "sorting…" meanwhile. */
+  private sortRequest: string | null = null;
   private lastError = "";
   private queued = false;
 
@@ -84,13 +85,17 @@ export class TableView {
     if (columnsChanged || versionChanged || numRows !== this.numRows) {
       this.version = version;
       this.numRows = numRows;
-      this.sortPending = false;
+      this.sortRequest = null; // new data: the kernel has sorted (or the table changed)
       this.lastError = "";
       this.loader.reset(version, numRows, columns.map((c) => c.name), !columnsChanged);
       this.grid.setNumRows(numRows);
       if (columnsChanged) this.grid.scrollToRow(0);
     }
-    this.grid.setSort(normalizeSort(m.get("sort")));
+    const sort = normalizeSort(m.get("sort"));
+    // The kernel answers a sort it cannot do by setting `sort` back to the order shown
+    // (status_message says why), without a new version: stop waiting then too.
+    if (this.sortRequest !== null && JSON.stringify(sort) !== this.sortRequest) this.sortRequest = null;
+    this.grid.setSort(sort);
     this.chrome.meta.textContent = `${fmt(numRows)} ${numRows === 1 ? "row" : "rows"} × ${columns.length} ${columns.length === 1 ? "column" : "columns"}`;
     this.grid.render();
     this.updateFooter();
@@ -100,7 +105,7 @@ export class TableView {
     const sort = nextSort(normalizeSort(this.model.get("sort")), column, multi);
     this.model.set("sort", sort);
     this.model.save_changes();
-    this.sortPending = true;
+    this.sortRequest = JSON.stringify(sort);
     this.grid.setSort(sort);
     this.updateFooter();
   }
@@ -109,13 +114,14 @@ export class TableView {
 
   private updateFooter(): void {
     const { first, last } = this.grid.visibleRange();
-    const key = [first, last, this.numRows, this.sortPending, this.grid.placeholderRows > 0, this.lastError].join("|");
+    const sorting = this.sortRequest !== null;
+    const key = [first, last, this.numRows, sorting, this.grid.placeholderRows > 0, this.lastError].join("|");
     if (key === this.footerKey) return;
     this.footerKey = key;
     const foot = this.chrome.footLeft;
     foot.replaceChildren();
     foot.append(this.numRows > 0 ? `rows ${fmt(first)}–${fmt(last)} of ${fmt(this.numRows)}` : "no rows");
-    if (this.sortPending) foot.append(" · sorting…");
+    if (sorting) foot.append(" · sorting…");
     else if (this.grid.placeholderRows > 0 && !this.lastError) foot.append(" · loading…");
     if (this.lastError) {
       const e = document.createElement("span");

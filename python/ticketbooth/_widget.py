@@ -38,6 +38,14 @@ def _bundle_path() -> pathlib.Path:
     return path
 
 
+def _sort_failure(keys: Any, exc: Exception) -> str:
+    """status_message for a sort that failed: TicketboothErrors say which column and why."""
+    if isinstance(exc, TicketboothError):
+        return str(exc)
+    columns = ", ".join(repr(k.get("column")) for k in keys if isinstance(k, dict))
+    return f"cannot sort by {columns or 'that'}: {type(exc).__name__}: {exc}"
+
+
 _DEFAULT: list[Any] = []
 _DEFAULT_LOCK = threading.Lock()
 
@@ -61,8 +69,9 @@ class TicketView(anywidget.AnyWidget):
         height: pixel height of the view.
     """
 
-    # anywidget reads (and in development, watches) the bundle at class creation
-    _esm = STATIC / "widget.js"
+    # The bundle is read per view in __init__, not named here: anywidget reads a class's
+    # `_esm` file when the class is created, so a missing bundle would break the import.
+    _esm: str
 
     kind = traitlets.Unicode("empty").tag(sync=True)
     status = traitlets.Unicode("loading").tag(sync=True)
@@ -77,7 +86,8 @@ class TicketView(anywidget.AnyWidget):
     height = traitlets.Int(360).tag(sync=True)
 
     def __init__(self, ticket: Any, session: Any = None, *, height: int = 360) -> None:
-        _bundle_path()  # a clear error when the JS build is missing
+        # a clear error when the JS build is missing; anywidget turns `_esm` into a trait
+        self._esm = _bundle_path().read_text(encoding="utf-8")
         super().__init__(height=height)
         self._ticket = as_ticket(ticket)
         self._session = session if session is not None else _default_session()
@@ -108,31 +118,38 @@ class TicketView(anywidget.AnyWidget):
             self._loaded_version = handle.version
             self.publisher_version = handle.version
             if isinstance(handle, Table):
-                self._show_table(handle)
+                note = self._show_table(handle)
             else:
-                self._show_figure(handle)
-            self.status, self.status_message = "live", ""
+                note = self._show_figure(handle)
+            self.status, self.status_message = "live", note
             self.version += 1
         if old is not None:
             self._release(old)
 
-    def _show_table(self, table: Table) -> None:
+    def _show_table(self, table: Table) -> str:
+        """Show `table`, keeping the sort when the columns are the same; returns a note."""
         windows = TableWindows(table.to_arrow())
         same_columns = self.kind == "table" and self.columns == column_specs(table.schema)
+        note = ""
         if same_columns and self.sort:
-            windows.sort(list(self.sort))  # the columns are the same, so the keys are valid
+            try:  # the columns are the same, so the keys are valid; the data may still fail
+                windows.sort(list(self.sort))
+            except Exception as exc:
+                note = _sort_failure(self.sort, exc)
         self._windows = windows
-        if not same_columns:
-            self.sort = []
+        if self.sort != windows.sort_keys:
+            self.sort = list(windows.sort_keys)
         self.columns = column_specs(table.schema)
         self.num_rows = table.num_rows
         self.mimebundle = {}
         self.kind = "table"
+        return note
 
-    def _show_figure(self, obj: SharedObject) -> None:
+    def _show_figure(self, obj: SharedObject) -> str:
         self._windows = None
         self.mimebundle = obj.mimebundle
         self.kind = "figure"
+        return ""
 
     def _release(self, handle: Table | SharedObject) -> None:
         with contextlib.suppress(TicketboothError):
@@ -193,9 +210,10 @@ class TicketView(anywidget.AnyWidget):
             return
         try:
             windows.sort(list(change["new"]))
-        except TicketboothError as exc:
-            self.status_message = str(exc)
-            self.sort = list(windows.sort_keys)  # back to the order actually shown
+        except Exception as exc:  # any failure: pyarrow's own errors too
+            with self.hold_sync():  # one message: the front end's "sorting…" ends with it
+                self.sort = list(windows.sort_keys)  # back to the order actually shown
+                self.status_message = _sort_failure(change["new"], exc)
             return
         self.status_message = ""
         self.version += 1

@@ -21,6 +21,20 @@ def _browser_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def _sort_options(spec: list[tuple[str, str, str]]) -> pc.SortOptions:
+    """Null placement per key (pyarrow >= 25), else one placement for all keys."""
+    try:
+        return pc.SortOptions(sort_keys=spec)
+    except (TypeError, ValueError):  # older pyarrow: (name, order) pairs only
+        pairs = [(column, order) for column, order, _ in spec]
+        return pc.SortOptions(sort_keys=pairs, null_placement="at_end")
+
+
+def _detail(kind: pa.DataType, err: Exception) -> str:
+    """pyarrow's message, unless it only repeats the type."""
+    return "" if str(kind) in str(err) else f" ({err})"
+
+
 def column_specs(schema: pa.Schema) -> list[dict[str, str]]:
     return [{"name": f.name, "type": str(f.type)} for f in schema]
 
@@ -42,7 +56,11 @@ class TableWindows:
         return int(self.table.num_rows)
 
     def sort(self, keys: list[dict[str, Any]]) -> None:
-        """Sort by [{column, descending}] (nulls last); [] restores the published order."""
+        """Sort by [{column, descending}] (nulls last); [] restores the published order.
+
+        Raises InvalidInputError naming the column when the table cannot be shown in that
+        order; the order shown (`order`, `sort_keys`) is then unchanged.
+        """
         names = set(self.table.schema.names)
         spec = []
         for key in keys:
@@ -50,16 +68,35 @@ class TableWindows:
             if column not in names:
                 raise InvalidInputError(f"cannot sort by {column!r}: no such column")
             order = "descending" if key.get("descending") else "ascending"
-            spec.append((column, order, "at_end"))
-        self.sort_keys = list(keys)
-        if not spec:
-            self.order = None
-            return
-        try:  # pyarrow >= 25: null placement per key
-            self.order = pc.sort_indices(self.table, sort_keys=spec)
-        except (TypeError, ValueError):  # older pyarrow: one placement for all keys
-            pairs = [(column, order) for column, order, _ in spec]
-            self.order = pc.sort_indices(self.table, sort_keys=pairs, null_placement="at_end")
+            spec.append((str(column), order, "at_end"))
+        order_indices = None
+        if spec:
+            try:
+                order_indices = pc.sort_indices(self.table, options=_sort_options(spec))
+                self.table.take(order_indices.slice(0, 0))  # can every column be reordered?
+            except pa.ArrowException as exc:
+                raise InvalidInputError(self._why(spec, exc)) from exc
+        self.order, self.sort_keys = order_indices, list(keys)
+
+    def _why(self, spec: list[tuple[str, str, str]], exc: Exception) -> str:
+        """Which column stopped the sort, and why (probed on empty slices: cheap)."""
+        for column, order, placement in spec:
+            part = self.table.select([column]).slice(0, 0)
+            try:
+                pc.sort_indices(part, options=_sort_options([(column, order, placement)]))
+            except pa.ArrowException as err:
+                kind = self.table.schema.field(column).type
+                why = f"pyarrow cannot sort its type, {kind}{_detail(kind, err)}"
+                return f"cannot sort by {column!r}: {why}"
+        for field in self.table.schema:
+            try:
+                self.table.column(field.name).slice(0, 0).take(pa.array([], pa.uint64()))
+            except pa.ArrowException as err:
+                return (
+                    f"cannot sort by {spec[0][0]!r}: pyarrow cannot reorder column "
+                    f"{field.name!r} of type {field.type}{_detail(field.type, err)}"
+                )
+        return f"cannot sort by {', '.join(repr(c) for c, _, _ in spec)}: {exc}"
 
     def window(self, start: int, end: int) -> bytes:
         """Rows [start, end) of the (sorted) table as an Arrow IPC stream."""

@@ -50,11 +50,10 @@ VIEWER = [
 ]
 
 
-# the first figure's markup, looking inside the shadow root it is rendered into
+# the first figure's SVG: the data: URL of the <img> it is shown in
 FIGURE_MARKUP = """() => {
-  const fig = document.querySelector('.tb-figure');
-  const host = fig && [...fig.querySelectorAll('*')].find((e) => e.shadowRoot);
-  return host ? host.shadowRoot.innerHTML : (fig ? fig.innerHTML : '');
+  const img = document.querySelector('.tb-figure img.tb-svg');
+  return img ? img.getAttribute('src') : '';
 }"""
 
 
@@ -152,10 +151,11 @@ def _scenario(context: Any, lab: Lab, pages: list[Any]) -> None:
     grid.evaluate("el => el.closest('.tb-root').scrollIntoView({block: 'start'})")
     shot(b, "03-viewer-end")
 
-    # the figures: PNG inline, plotly interactive from the kernel-sent renderer (no CDN)
-    b.locator(".tb-figure").first.locator("svg").first.wait_for(timeout=30_000)
+    # the figures: matplotlib's SVG as an image, plotly interactive from the kernel-sent
+    # renderer (no CDN)
+    b.locator(".tb-figure").first.locator("img.tb-svg").wait_for(timeout=30_000)
     svg_v1 = b.evaluate(FIGURE_MARKUP)
-    assert "<svg" in svg_v1
+    assert svg_v1.startswith("data:image/svg+xml;charset=utf-8;base64,")
     b.locator(".tb-figure .main-svg").first.wait_for(timeout=60_000)
     b.locator(".tb-figure").nth(1).scroll_into_view_if_needed()
     shot(b, "04-viewer-figures")

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 import ticketbooth as tb
 from tests.conftest import BrokerProcess
+from ticketbooth._windows import TableWindows
 
 
 class Front:
@@ -118,4 +120,72 @@ def test_view_waits_for_a_ticket_not_yet_published(broker: BrokerProcess) -> Non
         assert view.status == "loading" and "nothing is published" in view.status_message
         pub.publish_table(pa.table({"a": [1, 2]}), "later")
         wait_for(lambda: view.status == "live" and view.num_rows == 2)
+        view.close()
+
+
+def test_a_failed_sort_reverts_and_says_why(broker: BrokerProcess) -> None:
+    """Columns pyarrow cannot sort (or reorder): the view keeps its order and says why."""
+    runs = pa.RunEndEncodedArray.from_arrays(pa.array([3], pa.int32()), pa.array(["x"]))
+    data = pa.table(
+        {
+            "i": [2, 0, 1],
+            "tags": pa.array([[1], [2], []]),  # list: ArrowTypeError (a TypeError)
+            "cat": pa.array(["b", "a", "c"]).dictionary_encode(),  # ArrowNotImplementedError
+            "half": pa.array([1, 0, 2], pa.float16()),
+        }
+    )
+    with tb.Session() as pub, tb.Session() as sub:
+        pub.publish_table(data, "odd")
+        view = sub.view("odd")
+        front = Front(view)
+        states: list[dict[str, Any]] = []  # what goes to the front end's model
+        view._send = lambda msg, buffers=None: states.append(msg)
+        by_i = [{"column": "i", "descending": True}]
+        view.set_state({"sort": by_i})  # as the comm delivers a header click
+        assert front.rows(0, 3).column("i").to_pylist() == [2, 1, 0]
+        for bad, named in [
+            ([{"column": "tags", "descending": False}], "'tags'"),
+            ([{"column": "cat", "descending": True}], "'cat'"),
+            ([{"column": "i", "descending": False}, {"column": "half"}], "'half'"),
+        ]:
+            states.clear()
+            version = view.version
+            view.set_state({"sort": bad})
+            assert view.sort == by_i and view.version == version
+            assert "cannot sort by" in view.status_message and named in view.status_message
+            assert "cannot sort its type" in view.status_message
+            updates = [m["state"] for m in states if m["method"] == "update"]
+            # the revert and the reason reach the front end, in one message
+            assert [u["sort"] for u in updates if "sort" in u] == [by_i], updates
+            assert named in next(u for u in updates if "sort" in u)["status_message"]
+            assert front.rows(0, 3).column("i").to_pylist() == [2, 1, 0]  # order unchanged
+        view.set_state({"sort": [{"column": "i", "descending": False}]})
+        assert view.status_message == "" and front.rows(0, 1).column("i").to_pylist() == [0]
+
+        # a republish keeps the sort; if sorting the new data fails, the view says so
+        def boom(self: Any, keys: list[dict[str, Any]]) -> None:
+            raise MemoryError("out of memory while sorting")
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(TableWindows, "sort", boom)
+            pub.publish_table(data.slice(0, 2), "odd")
+            wait_for(lambda: view.num_rows == 2)
+        assert view.sort == [] and view.status == "live"
+        assert view.status_message == "cannot sort by 'i': MemoryError: out of memory while sorting"
+        assert front.rows(0, 2).column("i").to_pylist() == [2, 0]  # published order
+
+        # a column that cannot be reordered makes any sort fail: it is named
+        pub.publish_table(data.append_column("runs", runs), "odd")
+        wait_for(lambda: view.num_rows == 3 and len(view.columns) == 5)
+        assert view.sort == []
+        view.set_state({"sort": by_i})
+        assert view.sort == [] and "'runs'" in view.status_message
+        assert front.rows(0, 3).column("i").to_pylist() == [2, 0, 1]  # published order
+
+        # any other failure (not a pyarrow or ticketbooth error) is reported the same way
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(TableWindows, "sort", boom)
+            view.set_state({"sort": [{"column": "i", "descending": False}]})
+        assert view.sort == [] and "'i'" in view.status_message
+        assert "MemoryError: out of memory" in view.status_message
         view.close()
