@@ -12,6 +12,7 @@ The API mirrors the Deephaven Python client (pydeephaven)::
 from ._errors import (
     AuthenticationError,
     BrokerUnavailableError,
+    IncompatibleBrokerError,
     InvalidInputError,
     LimitExceededError,
     PermissionDeniedError,
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BrokerUnavailableError",
     "ExportTicket",
+    "IncompatibleBrokerError",
     "InvalidInputError",
     "LimitExceededError",
     "Limits",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -20,18 +21,58 @@ def create_private_file(path: str) -> pa.NativeFile:
     return pa.OSFile(path, "wb")
 
 
-def write_ipc_file(reader: pa.RecordBatchReader, path: str) -> tuple[pa.Schema, int]:
-    """Stream `reader` into a new private Arrow IPC file; return (schema, num_rows)."""
-    rows = 0
+def write_ipc_file(
+    reader: pa.RecordBatchReader, path: str, *, exists: bool = False
+) -> tuple[pa.Schema, int]:
+    """Stream `reader` into a new private Arrow IPC file; return (schema, num_rows).
+
+    `exists`: the caller already created `path` (0600, empty) and holds it.
+
+    An IPC file holds one dictionary per field, so a table with dictionary columns (at any
+    depth) is collected and its dictionaries unified first; other tables stream through.
+
+    Raises:
+        LimitExceededError: the filesystem is full (the partial file is removed).
+    """
     try:
-        with create_private_file(path) as sink, pa.ipc.new_file(sink, reader.schema) as writer:
+        if has_dictionaries(reader.schema):
+            return _write_unified(reader.read_all(), path, exists)
+        rows = 0
+        sink = pa.OSFile(path, "wb") if exists else create_private_file(path)
+        with sink, pa.ipc.new_file(sink, reader.schema) as writer:
             for batch in reader:
                 writer.write_batch(batch)
                 rows += batch.num_rows
-    except BaseException:
+    except BaseException as exc:
         unlink_quietly(path)
+        if is_disk_full(exc):
+            raise disk_full_error(path) from None
         raise
     return reader.schema, rows
+
+
+def _write_unified(table: pa.Table, path: str, exists: bool) -> tuple[pa.Schema, int]:
+    options = pa.ipc.IpcWriteOptions(unify_dictionaries=True)
+    sink = pa.OSFile(path, "wb") if exists else create_private_file(path)
+    with sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return table.schema, table.num_rows
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for a write that failed because the filesystem is full (ENOSPC)."""
+    return isinstance(exc, OSError) and (
+        exc.errno == errno.ENOSPC or "No space left on device" in str(exc)
+    )
+
+
+def disk_full_error(path: str) -> LimitExceededError:
+    where = os.path.dirname(path) or "."
+    return LimitExceededError(
+        f"no space left in {where} (the broker's shared memory) to store this table; "
+        "release tables you no longer need, publish a smaller slice, or give the broker "
+        "a larger filesystem (ticketbooth serve --shm-dir)"
+    )
 
 
 def read_ipc_file(path: str) -> pa.Table:
@@ -41,11 +82,37 @@ def read_ipc_file(path: str) -> pa.Table:
 
 
 def ipc_file_info(path: str) -> tuple[pa.Schema, int]:
-    """Schema and row count of an Arrow IPC file, read from its footer and batch headers."""
-    with pa.memory_map(path, "r") as source:
-        reader = pa.ipc.open_file(source)
-        rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
-        return reader.schema, rows
+    """Schema and row count of an Arrow IPC file after a full validation of every batch.
+
+    Raises:
+        InvalidInputError: the file is not Arrow IPC, or a batch is malformed (offsets past
+            their buffers, bad dictionary indices...); nothing in it may reach a reader.
+    """
+    try:
+        with pa.memory_map(path, "r") as source:
+            reader = pa.ipc.open_file(source)
+            rows = 0
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                validate(batch)
+                rows += batch.num_rows
+            return reader.schema, rows
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, EOFError) as exc:
+        raise InvalidInputError(
+            f"segment is not an Arrow IPC file, or a malformed one: {exc}"
+        ) from exc
+
+
+def validate(batch: pa.RecordBatch) -> None:
+    """Full validation (offsets, lengths, UTF-8, dictionary indices) of untrusted data.
+
+    Raises:
+        InvalidInputError: naming what is malformed.
+    """
+    try:
+        batch.validate(full=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowIndexError) as exc:
+        raise InvalidInputError(f"malformed record batch refused: {exc}") from exc
 
 
 def unlink_quietly(path: str) -> None:
@@ -54,7 +121,14 @@ def unlink_quietly(path: str) -> None:
 
 
 def has_dictionaries(schema: pa.Schema) -> bool:
-    return any(pa.types.is_dictionary(field.type) for field in schema)
+    """True when any field, at any depth (list, struct, map...), is dictionary-encoded."""
+    return any(_has_dictionary(field.type) for field in schema)
+
+
+def _has_dictionary(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        return True
+    return any(_has_dictionary(t.field(i).type) for i in range(t.num_fields))
 
 
 def _fitted(batch: pa.RecordBatch, max_bytes: int) -> Iterator[pa.RecordBatch]:

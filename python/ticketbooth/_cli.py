@@ -1,17 +1,17 @@
-"""The `ticketbooth` command: serve, ls, info, --version."""
+"""The `ticketbooth` command: serve, ls, info, demo, --version."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._errors import TicketboothError
-from ._limits import Limits, MiB
+from ._cli_serve import add_serve
+from ._cli_values import UsageError, parse_count, refuse_token, shown
+from ._errors import InvalidInputError, TicketboothError
 from ._version import __version__
 
 
@@ -33,47 +33,33 @@ def _age(published_at: float) -> str:
     return f"{secs // 3600}h"
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from . import _discovery
-    from .broker import BrokerConfig, run
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if args.host not in ("127.0.0.1", "localhost", "::1") and args.port is None:
-        print("--host needs --port (the unix socket is always local)", file=sys.stderr)
-        return 2
-    limits = Limits(
-        max_message_bytes=args.max_message_bytes,
-        session_ttl_s=args.session_ttl,
-        heartbeat_interval_s=min(2.0, args.session_ttl / 3),
-    )
-    conn = args.connection_file or _discovery.connection_file_path()
-    cfg = BrokerConfig(
-        port=args.port,
-        host=args.host,
-        token=args.token,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        limits=limits,
-        idle_timeout_s=args.idle_timeout,
-        connection_file=conn,
-    )
-
-    def ready(broker: Any) -> None:
-        print(f"ticketbooth {__version__} broker listening on {broker.url}", flush=True)
-        if broker.tcp_url:
-            print(f"  and on {broker.tcp_url}", flush=True)
-        print(f"  connection file (token inside, private): {conn}", flush=True)
-        if args.show_token:
-            print(f"  token: {broker.token}", flush=True)
-
-    asyncio.run(run(cfg, ready))
-    return 0
+# ls, info --------------------------------------------------------------------------------------
+def _read_file(option: str, path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {option} {path}: {exc.strerror}") from None
 
 
 def _session(args: argparse.Namespace) -> Any:
+    from . import _discovery
     from ._session import Session
 
-    return Session(args.url, args.token, start_broker=False)
+    token = None
+    if args.token_file:
+        try:
+            token = _discovery.read_token_file(args.token_file)
+        except InvalidInputError as exc:
+            raise UsageError(str(exc)) from None
+    url = args.url or (os.environ.get(_discovery.ENV_URL) if token else None)
+    if token and not url:
+        raise UsageError(
+            "--token-file needs --url (or TICKETBOOTH_URL); "
+            "without an address the connection file gives both"
+        )
+    certs = _read_file("--tls-root-certs", args.tls_root_certs) if args.tls_root_certs else None
+    return Session(url, token, tls_root_certs=certs, start_broker=False)
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -85,13 +71,13 @@ def _ls(args: argparse.Namespace) -> int:
     header = ("NAME", "TYPE", "ROWS", "COLUMNS", "BYTES", "VERSION", "PUBLISHER", "AGE")
     table = [header] + [
         (
-            o.name,
-            o.type,
+            shown(o.name),
+            shown(o.type),
             f"{o.num_rows:,}" if o.type == "Table" else "-",
             str(o.num_columns) if o.type == "Table" else "-",
             _human_bytes(o.nbytes),
             str(o.version),
-            o.publisher,
+            shown(o.publisher),
             _age(o.published_at),
         )
         for o in rows
@@ -107,17 +93,17 @@ def _info(args: argparse.Namespace) -> int:
 
     with _session(args) as s:
         o = s.info(args.ticket)
-    print(f"ticket:     {args.ticket}")
-    print(f"type:       {o.type}")
+    print(f"ticket:     {shown(args.ticket)}")
+    print(f"type:       {shown(o.type)}")
     print(f"version:    {o.version}")
-    print(f"publisher:  {o.publisher}")
+    print(f"publisher:  {shown(o.publisher)}")
     print(f"age:        {_age(o.published_at)}")
     print(f"bytes:      {_human_bytes(o.nbytes)}")
     if o.type == "Table":
         print(f"rows:       {o.num_rows:,}")
         print("schema:")
         for field in pa.ipc.read_schema(pa.py_buffer(o.schema)):
-            print(f"  {field.name}: {field.type}")
+            print(f"  {shown(field.name)}: {shown(str(field.type))}")
     return 0
 
 
@@ -127,26 +113,20 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.rows)
 
 
+# the parser ------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `ticketbooth` command.
+
+    Returns:
+        The parser; each subcommand sets ``fn``, the function that runs it.
+    """
     p = argparse.ArgumentParser(prog="ticketbooth", description=__doc__)
     p.add_argument("--version", action="version", version=f"ticketbooth {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="run a broker (unix socket; TCP with --port)")
-    serve.add_argument("--port", type=int, help="also listen on TCP (0 = any free port)")
-    serve.add_argument("--host", default="127.0.0.1", help="TCP host (default loopback only)")
-    serve.add_argument("--token", help="token clients must send (default: random)")
-    serve.add_argument("--show-token", action="store_true", help="print the token")
-    serve.add_argument("--tls-cert", help="PEM certificate for TCP (with --tls-key)")
-    serve.add_argument("--tls-key", help="PEM private key for TCP")
-    serve.add_argument("--idle-timeout", type=float, help="exit after N seconds without sessions")
-    serve.add_argument("--connection-file", help="where to write url+token (default: runtime dir)")
-    serve.add_argument("--session-ttl", type=float, default=10.0, help="seconds without heartbeat")
-    serve.add_argument("--max-message-bytes", type=int, default=4 * MiB)
-    serve.set_defaults(fn=_serve)
+    add_serve(sub)
 
     demo = sub.add_parser("demo", help="hand a table from one process to another")
-    demo.add_argument("--rows", type=int, default=1_000_000)
+    demo.add_argument("--rows", type=parse_count, default=1_000_000)
     demo.set_defaults(fn=_demo)
 
     for name, fn, text in (("ls", _ls, "list named objects"), ("info", _info, "describe one")):
@@ -154,15 +134,36 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "info":
             cmd.add_argument("ticket", help="a scope name or a shared ticket's text")
         cmd.add_argument("--url", help="broker address (default: discovery)")
-        cmd.add_argument("--token", help="broker token")
+        cmd.add_argument("--token", action=refuse_token())
+        cmd.add_argument(
+            "--token-file",
+            metavar="PATH",
+            help="file (mode 0600) with the token "
+            "(else $TICKETBOOTH_TOKEN, else the connection file's)",
+        )
+        cmd.add_argument(
+            "--tls-root-certs", metavar="PEM", help="CA certificate of a grpcs:// broker"
+        )
         cmd.set_defaults(fn=fn)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `ticketbooth` command.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 1 when the broker refused or failed, 2 for a bad option (argparse's
+        code), 130 on Ctrl-C.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args))
+    except UsageError as exc:
+        print(f"ticketbooth {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except TicketboothError as exc:
         print(f"ticketbooth: {exc}", file=sys.stderr)
         return 1

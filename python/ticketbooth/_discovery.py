@@ -6,27 +6,118 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import AuthenticationError
+from ._errors import InvalidInputError
 
 CONNECTION_FILE = "ticketbooth-broker.json"
 ENV_URL = "TICKETBOOTH_URL"
 ENV_TOKEN = "TICKETBOOTH_TOKEN"
 ENV_IDLE = "TICKETBOOTH_IDLE_TIMEOUT"
 DEFAULT_IDLE_TIMEOUT_S = 300.0
+TOKEN_RULE = "printable ASCII characters without spaces, at most 1024 of them"
+MAX_TOKEN_LENGTH = 1024
+MAX_TOKEN_FILE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a broker listens and how to authenticate; `source` says how it was found."""
+    """Where a broker listens and how to authenticate; `source` says how it was found.
+
+    An empty `token` means none was found: the broker's answer says whether it needs one.
+    The token is left out of the repr, so printing an endpoint does not leak it.
+    """
 
     url: str
-    token: str
+    token: str = field(repr=False)
     source: str
     connection_file: str | None = None
+
+
+# tokens ----------------------------------------------------------------------------------------
+def new_token() -> str:
+    """A random broker token: 43 URL-safe characters that never start with '-'.
+
+    A token starting with '-' is taken for an option when it is passed on a command line,
+    so such draws are discarded.
+
+    Returns:
+        The token (about 256 random bits).
+    """
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
+
+
+def check_token(token: object, source: str) -> str:
+    """Return `token` if gRPC can carry it, else raise InvalidInputError naming `source`.
+
+    Args:
+        token: the candidate token.
+        source: where it came from, for the message (e.g. "TICKETBOOTH_TOKEN").
+
+    Returns:
+        The token unchanged.
+
+    Raises:
+        InvalidInputError: not a str, empty, too long, or a character outside printable
+            ASCII (a space, a newline, a non-ASCII letter). The token itself is never quoted.
+    """
+    if not isinstance(token, str):
+        raise InvalidInputError(
+            f"the token from {source} must be a str, not {type(token).__name__}"
+        )
+    if not token:
+        raise InvalidInputError(f"the token from {source} is empty; a token is {TOKEN_RULE}")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidInputError(
+            f"the token from {source} is {len(token)} characters long; a token is {TOKEN_RULE}"
+        )
+    for i, char in enumerate(token):
+        if not "!" <= char <= "~":
+            raise InvalidInputError(
+                f"the token from {source} has {char!r} at position {i + 1}; a token is "
+                f"{TOKEN_RULE} (a file or variable often ends with a stray newline or space)"
+            )
+    return token
+
+
+def read_token_file(path: str) -> str:
+    """Read a token from a file only its owner can read; surrounding whitespace is ignored.
+
+    Args:
+        path: the file (``ticketbooth serve --token-file``, ``ticketbooth ls --token-file``).
+
+    Returns:
+        The token.
+
+    Raises:
+        InvalidInputError: the file cannot be read, is not a regular file, is open to the
+            group or others (the message says ``chmod 600``), or holds an invalid token.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read token file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInputError(f"token file {path} is not a regular file")
+        if st.st_mode & 0o077:
+            raise InvalidInputError(
+                f"token file {path} is accessible to other users (mode "
+                f"{stat.S_IMODE(st.st_mode):o}): run `chmod 600 {path}` and keep it private"
+            )
+        raw = f.read(MAX_TOKEN_FILE_BYTES + 1)
+    if len(raw) > MAX_TOKEN_FILE_BYTES:
+        raise InvalidInputError(f"token file {path} is too large to hold a token")
+    text = raw.decode("latin-1").strip()
+    return check_token(text, f"token file {path}")
 
 
 def runtime_dir() -> str:
@@ -39,6 +130,7 @@ def runtime_dir() -> str:
 
 
 def connection_file_path() -> str:
+    """The default connection file, in the Jupyter runtime dir (created if missing)."""
     return os.path.join(runtime_dir(), CONNECTION_FILE)
 
 
@@ -88,28 +180,64 @@ def _same_address(a: str, b: str) -> bool:
     return pa == pb and pa.isdigit() and ha in LOOPBACK and hb in LOOPBACK
 
 
-def _token_from_files(url: str) -> str | None:
-    info = read_connection_file(connection_file_path())
+def local_connection_file(url: str) -> tuple[str, dict[str, Any]] | None:
+    """The default connection file and its content, if it describes the broker at `url`.
+
+    Unlike `connection_file_path`, this never creates the runtime directory.
+    """
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    path = os.path.join(str(jupyter_runtime_dir()), CONNECTION_FILE)
+    info = read_connection_file(path)
     if not info:
         return None
     known = [u for u in (info.get("url"), info.get("tcp_url")) if isinstance(u, str)]
-    token = info.get("token")
-    if isinstance(token, str) and any(_same_address(url, u) for u in known):
-        return token
+    if any(_same_address(url, u) for u in known):
+        return path, info
     return None
 
 
 def explicit(url: str, token: str | None) -> Endpoint:
-    token = token or os.environ.get(ENV_TOKEN) or _token_from_files(url)
-    if not token:
-        raise AuthenticationError(
-            f"a token is required to connect to {url}: pass token=..., set {ENV_TOKEN}, "
-            "or run the broker on this machine so its connection file provides it"
+    """The endpoint for a given address; its token from `token`, the environment or a file.
+
+    Args:
+        url: the broker's address.
+        token: the token given by the caller; None or "" to look for one.
+
+    Returns:
+        An Endpoint whose token is "" when none was found: whether the broker needs one
+        (it always does) or answers at all is then told by the broker, not guessed here.
+
+    Raises:
+        InvalidInputError: the token found is malformed (see `check_token`).
+    """
+    if token:
+        return Endpoint(url, check_token(token, "the token=... argument"), "argument")
+    env = os.environ.get(ENV_TOKEN)
+    if env:
+        return Endpoint(url, check_token(env, ENV_TOKEN), "argument")
+    local = local_connection_file(url)
+    if local is not None and isinstance(local[1].get("token"), str):
+        path, info = local
+        return Endpoint(
+            url, check_token(info["token"], f"connection file {path}"), "argument", path
         )
-    return Endpoint(url, token, "argument")
+    return Endpoint(url, "", "argument")
+
+
+def _from_file(path: str, info: dict[str, Any]) -> Endpoint:
+    """The endpoint a connection file describes (its token checked)."""
+    token = info.get("token")
+    checked = check_token(token, f"connection file {path}") if token else ""
+    return Endpoint(info["url"], checked, "connection file", path)
 
 
 def from_env_or_file() -> Endpoint | None:
+    """The broker named by ``$TICKETBOOTH_URL``, else by the connection file, else None.
+
+    Raises:
+        InvalidInputError: the token found is malformed.
+    """
     url = os.environ.get(ENV_URL)
     if url:
         return explicit(url, None)
@@ -117,7 +245,7 @@ def from_env_or_file() -> Endpoint | None:
     info = read_connection_file(path)
     if info is None:
         return None
-    return Endpoint(info["url"], str(info.get("token", "")), "connection file", path)
+    return _from_file(path, info)
 
 
 @contextlib.contextmanager
@@ -142,7 +270,7 @@ def start_embedded(timeout: float = 30.0, failed: Endpoint | None = None) -> End
     with _start_lock():
         info = read_connection_file(path)
         if info is not None and (failed is None or info["url"] != failed.url):
-            return Endpoint(info["url"], str(info.get("token", "")), "connection file", path)
+            return _from_file(path, info)
         remove_stale(path)
         from .broker._process import start_process
 

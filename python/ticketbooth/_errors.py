@@ -33,6 +33,10 @@ class InvalidInputError(TicketboothError, ValueError):
     """The arguments cannot be used: malformed ticket, bad name, data that is not a table."""
 
 
+class IncompatibleBrokerError(TicketboothError):
+    """The broker runs a ticketbooth whose protocol differs from this client's."""
+
+
 class SessionClosedError(TicketboothError):
     """The session was closed (by `close()`, or by the broker after missed heartbeats)."""
 

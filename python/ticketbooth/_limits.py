@@ -29,6 +29,9 @@ class Limits:
     max_store_bytes: int | None = None
     #: Largest single object (a table's IPC file, a figure's bundle).
     max_object_bytes: int = 8 * GiB
+    #: Bytes one stream (plugin client, watch, a publisher's request queue) may hold for a
+    #: reader that does not keep up; past it the reader is dropped with a reason.
+    max_queue_bytes: int = 64 * MiB
     #: Concurrent sessions.
     max_sessions: int = 1_000
     #: How often clients send heartbeats, and how long a silent session lives.
@@ -45,7 +48,7 @@ class Limits:
         """These limits with `max_store_bytes` fixed: 90% of `free_bytes` when it is None."""
         if self.max_store_bytes is not None:
             return self
-        return replace(self, max_store_bytes=max(64 * MiB, int(free_bytes * 0.9)))
+        return replace(self, max_store_bytes=max(MiB, int(free_bytes * 0.9)))
 
     @property
     def store_bytes(self) -> int:

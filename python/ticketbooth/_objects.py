@@ -30,6 +30,7 @@ DEFAULT_MAX_BYTES = 64 * 2**20
 Payload = str | bytes | dict[str, Any] | list[Any]
 
 _PREAMBLE = struct.Struct(">4sBI")
+MAX_HEADER_BYTES = 1 << 20
 _ALTERNATIVES = (
     "publish_table for tables (pyarrow/pandas/polars/duckdb), or an object with "
     "_repr_mimebundle_/_repr_html_/_repr_png_/_repr_svg_, a matplotlib/plotly/altair figure"
@@ -135,6 +136,31 @@ class MimeBundle:
         header = _encode({"parts": heads, "metadata": self.metadata})[1]
         preamble = _PREAMBLE.pack(WIRE_MAGIC, WIRE_VERSION, len(header))
         return b"".join([preamble, header, *(b for _, _, b in parts)])
+
+    @staticmethod
+    def wire_size(prefix: bytes | bytearray | memoryview) -> int | None:
+        """The total size a bundle announces in its first bytes, or None until its header
+        is complete; lets a receiver refuse a bundle before buffering it.
+
+        Raises:
+            InvalidBundleError: the prefix cannot start a bundle.
+        """
+        if len(prefix) < _PREAMBLE.size:
+            return None
+        magic, version, header_len = _PREAMBLE.unpack_from(prefix)
+        _require(magic == WIRE_MAGIC, f"bad magic {bytes(magic)!r}, expected {WIRE_MAGIC!r}")
+        _require(version == WIRE_VERSION, f"version {version}; this reads {WIRE_VERSION}")
+        _require(header_len <= MAX_HEADER_BYTES, f"a {header_len}-byte header is too large")
+        end = _PREAMBLE.size + header_len
+        if len(prefix) < end:
+            return None
+        header = _decode(bytes(prefix[_PREAMBLE.size : end]), "the header")
+        parts = header.get("parts") if isinstance(header, dict) else None
+        _require(isinstance(parts, list), "the header has no list of parts")
+        lengths = [p.get("length") if isinstance(p, dict) else None for p in parts or []]
+        sizes: list[int] = [n for n in lengths if type(n) is int and n >= 0]
+        _require(len(sizes) == len(lengths), "bad part lengths")
+        return int(end) + sum(sizes)
 
     @classmethod
     def from_wire(cls, raw: bytes | bytearray | memoryview) -> MimeBundle:

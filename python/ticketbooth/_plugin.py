@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from ._errors import TicketboothError, TicketNotFoundError, from_rpc_error
+from ._errors import LimitExceededError, TicketboothError, TicketNotFoundError, from_rpc_error
 from ._proto.v1 import broker_pb2 as pb
 from ._tickets import ServerObject, Ticket, as_ticket, ticket_from_bytes
 
@@ -70,6 +70,8 @@ class _Responses:
             raise from_rpc_error(err, "plugin stream") from None
         if msg.kind == "released":
             raise TicketNotFoundError(msg.error)
+        if msg.kind == "dropped":  # this client read too slowly; the broker let it go
+            raise LimitExceededError(msg.error)
         if msg.error:
             raise PluginError(msg.error)
         if msg.kind == "payload":

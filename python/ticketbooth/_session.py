@@ -8,23 +8,27 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import pyarrow as pa
 
 from . import _arrow, _discovery, _framing
 from ._connection import Connection
+from ._deadline import Progress
 from ._errors import (
+    AuthenticationError,
     BrokerUnavailableError,
+    IncompatibleBrokerError,
     InvalidInputError,
     SessionClosedError,
     TicketboothError,
-    TicketNotFoundError,
 )
-from ._keepalive import KeepAlive
+from ._keepalive import FORGOTTEN, KeepAlive
 from ._proto.v1 import broker_pb2 as pb
 from ._session_objects import ObjectCalls
 from ._table import Table
 from ._tickets import ExportTicket, ScopeTicket, ServerObject, as_ticket, ticket_last
-from ._version import __version__
+from ._version import PROTOCOL, __version__
+from .broker._janitor import lock_incoming
 
 
 def _client_name() -> str:
@@ -100,9 +104,20 @@ class Session(ObjectCalls):
 
     def _open(self, endpoint: _discovery.Endpoint, name: str | None, certs: bytes | None) -> None:
         conn = Connection(endpoint.url, endpoint.token, certs)
-        req = pb.OpenSessionRequest(client_name=name or _client_name(), client_version=__version__)
+        req = pb.OpenSessionRequest(
+            client_name=name or _client_name(), client_version=__version__, protocol=PROTOCOL
+        )
         try:
             resp = conn.call("open session", conn.sessions.OpenSession, req, self._timeout)
+            if resp.server.protocol != PROTOCOL:
+                raise IncompatibleBrokerError(
+                    f"the broker at {endpoint.url} runs ticketbooth {resp.server.version} "
+                    f"(protocol {resp.server.protocol}); this client runs {__version__} "
+                    f"(protocol {PROTOCOL}); install the same version on both sides"
+                )
+        except SessionClosedError as exc:  # the broker refused this client's protocol
+            conn.close()
+            raise IncompatibleBrokerError(str(exc)) from None
         except Exception:
             conn.close()
             raise
@@ -113,7 +128,13 @@ class Session(ObjectCalls):
         self._server = resp.server
         self._closed = False
         self._keepalive = KeepAlive(
-            resp.server.heartbeat_interval_s, self._heartbeat, self._release_bytes
+            resp.server.heartbeat_interval_s,
+            resp.server.session_ttl_s,
+            self._heartbeat,
+            self._release_bytes,
+            lambda: conn.sessions.Attach(pb.AttachRequest(), metadata=conn.md),
+            resp.server.broker_id,
+            self._replaced,
         )
         # a clean exit releases at once; a killed process is reaped after the session TTL
         atexit.register(self.close)
@@ -125,13 +146,66 @@ class Session(ObjectCalls):
         except OSError:
             return False
 
+    def _replaced(self) -> str | None:
+        """Why the broker this session was opened on is known to be gone, else None."""
+        path = self.endpoint.connection_file
+        info = _discovery.read_connection_file(path) if path else None
+        if info is not None and info.get("url") != self.endpoint.url:
+            return (
+                f"the broker this session was opened on is gone and a new one serves "
+                f"{info.get('url')}; what this session held is gone: open a new Session"
+            )
+        return None
+
     # plumbing ------------------------------------------------------------------------------
     def _call(self, what: str, method: Any, request: Any) -> Any:
+        self._call_check(what)
+        try:
+            return self._conn.call(what, method, request, self._timeout)
+        except TicketboothError as exc:
+            raise self._forgotten(exc, what) from None
+
+    def _forgotten(self, exc: TicketboothError, what: str) -> TicketboothError:
+        """`exc`, unless it means the broker forgot this session (it restarted, was
+        replaced, or expired us: the token and session worked when opened); then the
+        session is lost, said once, and is_alive turns False."""
+        if isinstance(exc, (SessionClosedError, AuthenticationError)):
+            self._keepalive.lose(FORGOTTEN)
+            return SessionClosedError(f"cannot {what}: {FORGOTTEN}")
+        return exc
+
+    def _upload(self, what: str, method: Any, requests: Iterator[Any]) -> Any:
+        """A client-streaming call with a progress deadline (see `_deadline`); Ctrl+C or a
+        stall cancels it, and the broker stores nothing of a cut-short stream."""
+        self._call_check(what)
+        with Progress(what, self._timeout) as progress:
+            future = progress.watch(
+                method.future(progress.ticking(requests), metadata=self._conn.md)
+            )
+            try:
+                return future.result()
+            except grpc.RpcError as err:
+                raise self._forgotten(progress.error(err), what) from None
+            finally:
+                future.cancel()
+
+    def _download(self, what: str, method: Any, request: Any) -> Iterator[Any]:
+        """A server-streaming call with a progress deadline; yields its messages."""
+        self._call_check(what)
+        with Progress(what, self._timeout) as progress:
+            call = progress.watch(method(request, metadata=self._conn.md))
+            try:
+                yield from progress.ticking(call)
+            except grpc.RpcError as err:
+                raise self._forgotten(progress.error(err), what) from None
+            finally:
+                call.cancel()
+
+    def _call_check(self, what: str) -> None:
         if self._closed:
             raise SessionClosedError(f"cannot {what}: this session is closed")
         if self._keepalive.lost:
             raise SessionClosedError(f"cannot {what}: {self._keepalive.lost}")
-        return self._conn.call(what, method, request, self._timeout)
 
     def _heartbeat(self) -> None:
         self._conn.call("heartbeat", self._conn.sessions.Heartbeat, pb.HeartbeatRequest(), 10)
@@ -171,20 +245,26 @@ class Session(ObjectCalls):
         if self._closed:
             raise SessionClosedError("cannot import a table: this session is closed")
         reader = _arrow.as_reader(data)
-        if self._same_host:
-            name = f"in-{os.urandom(16).hex()}.arrow"
-            path = os.path.join(self._server.shm_dir, name)
-            _arrow.write_ipc_file(reader, path)
-            try:
-                resp = self._call(
-                    "import table", self._conn.tables.ImportShm, pb.ImportShmRequest(shm_name=name)
-                )
-            except BaseException:
-                _arrow.unlink_quietly(path)
-                raise
-        else:
-            resp = self._put_table(reader)
+        resp = self._import_shm(reader) if self._same_host else self._put_table(reader)
         return self._table(resp.export_ticket, resp.info)
+
+    def _import_shm(self, reader: pa.RecordBatchReader) -> Any:
+        """Write the table into the broker's shm dir and hand the file over. The file is
+        locked until the broker has taken it, so if this process dies mid-way the broker
+        knows the file is abandoned and removes it."""
+        name = f"in-{os.urandom(16).hex()}.arrow"
+        path = os.path.join(self._server.shm_dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            lock_incoming(fd)
+            _arrow.write_ipc_file(reader, path, exists=True)
+            req = pb.ImportShmRequest(shm_name=name)
+            return self._call("import table", self._conn.tables.ImportShm, req)
+        except BaseException:
+            _arrow.unlink_quietly(path)
+            raise
+        finally:
+            os.close(fd)
 
     def _put_table(self, reader: pa.RecordBatchReader) -> Any:
         """Stream a table to the broker (remote path); the last message is the end marker."""
@@ -210,7 +290,7 @@ class Session(ObjectCalls):
             yield _framing.encode_end(rows)
 
         try:
-            return self._call("import table", self._conn.put_table, chunks())
+            return self._upload("import table", self._conn.put_table, chunks())
         except TicketboothError:
             if failure:
                 raise failure[0] from None
@@ -242,26 +322,15 @@ class Session(ObjectCalls):
         shm = os.path.join(self._server.shm_dir, info.shm_name)
 
         def load() -> pa.Table:
-            if self._same_host:
-                return _arrow.read_ipc_file(shm)
-            stream = self._conn.get_table(pb.GetTableRequest(ticket=export), metadata=self._conn.md)
-            return _arrow.decode_messages(_framing.decode_chunk(raw)[0] for raw in stream)
-
-        def guarded_load() -> pa.Table:
             if self._closed:
                 raise SessionClosedError("cannot read the table: its session is closed")
-            try:
-                return load()
-            except Exception as exc:
-                import grpc
+            if self._same_host:
+                return _arrow.read_ipc_file(shm)
+            req = pb.GetTableRequest(ticket=export)
+            stream = self._download("fetch table data", self._conn.get_table, req)
+            return _arrow.decode_messages(_framing.decode_chunk(raw)[0] for raw in stream)
 
-                from ._errors import from_rpc_error
-
-                if isinstance(exc, grpc.RpcError):
-                    raise from_rpc_error(exc, "fetch table data") from None
-                raise
-
-        return Table(ticket, schema, info.num_rows, guarded_load, self._on_collect, info.version)
+        return Table(ticket, schema, info.num_rows, load, self._on_collect, info.version)
 
     def publish_table(self, table: Any, ticket: Any) -> None:
         """Publish a table to a ticket; ``publish_table(ticket, table)`` works as well.
@@ -358,14 +427,17 @@ class Session(ObjectCalls):
         if self._closed:
             return
         atexit.unregister(self.close)
+        lost = self._keepalive.lost
         self._keepalive.stop()
         for table in self._pins.values():
             table._detach()
         self._pins.clear()
         try:
-            self._conn.call("close", self._conn.sessions.CloseSession, pb.CloseSessionRequest(), 5)
-        except (BrokerUnavailableError, SessionClosedError, TicketNotFoundError):
-            pass
+            if lost is None:
+                req = pb.CloseSessionRequest()
+                self._conn.call("close", self._conn.sessions.CloseSession, req, 5)
+        except TicketboothError:
+            pass  # the broker is gone or has forgotten us: nothing is left to close
         finally:
             self._closed = True
             self._conn.close()

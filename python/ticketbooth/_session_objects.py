@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
-from ._errors import InvalidInputError, from_rpc_error
+from ._errors import InvalidInputError, TicketboothError
 from ._objects import FIGURE_TYPE, MimeBundle, to_mimebundle
 from ._plugin import PluginClient, RequestHandler, RequestServer
 from ._proto.v1 import broker_pb2 as pb
@@ -26,6 +27,8 @@ class ObjectCalls:
     if TYPE_CHECKING:  # provided by Session
 
         def _call(self, what: str, method: Any, request: Any) -> Any: ...
+        def _upload(self, what: str, method: Any, requests: Iterator[Any]) -> Any: ...
+        def _download(self, what: str, method: Any, request: Any) -> Iterator[Any]: ...
         def _on_collect(self, ticket: ExportTicket) -> None: ...
         def publish(self, source_ticket: Any, result_ticket: Any) -> None: ...
         def release(self, ticket: Any) -> None: ...
@@ -51,7 +54,7 @@ class ObjectCalls:
                 kind = FIGURE_TYPE if start == 0 else ""
                 yield pb.ObjectChunk(type=kind, data=wire[start : start + step])
 
-        resp = self._call("import figure", self._conn.objects.PutObject, chunks())
+        resp = self._upload("import figure", self._conn.objects.PutObject, chunks())
         return SharedObject(
             FIGURE_TYPE, ExportTicket(resp.export_ticket), bundle, 0, self._on_collect
         )
@@ -90,17 +93,14 @@ class ObjectCalls:
             return self.fetch_table(t)
         resp = self._call("fetch", self._conn.sessions.Fetch, pb.FetchRequest(ticket=t.bytes))
         export = ExportTicket(resp.export_ticket)
-        stream = self._conn.objects.GetObject(
-            pb.GetObjectRequest(ticket=export.bytes), metadata=self._conn.md
-        )
+        req = pb.GetObjectRequest(ticket=export.bytes)
         try:
-            wire = b"".join(chunk.data for chunk in stream)
-        except Exception as exc:
-            self.release(export)
-            import grpc
-
-            if isinstance(exc, grpc.RpcError):
-                raise from_rpc_error(exc, "fetch object") from None
+            wire = b"".join(
+                c.data for c in self._download("fetch object", self._conn.objects.GetObject, req)
+            )
+        except BaseException:
+            with contextlib.suppress(TicketboothError):
+                self.release(export)
             raise
         return SharedObject(
             resp.info.type,

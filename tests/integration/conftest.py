@@ -20,6 +20,7 @@ import ticketbooth as tb
 from tests.conftest import BrokerProcess, start_broker
 from ticketbooth._proto.v1 import broker_pb2 as pb
 from ticketbooth._proto.v1 import broker_pb2_grpc as pb_grpc
+from ticketbooth._version import PROTOCOL
 
 MiB = 1 << 20
 SMALL_LIMIT = 65536
@@ -103,9 +104,10 @@ class RawClient:
         )
         self.sessions = pb_grpc.SessionServiceStub(self.channel)
         self.tables = pb_grpc.TableServiceStub(self.channel)
+        self.objects = pb_grpc.ObjectServiceStub(self.channel)
         self.metadata: list[tuple[str, str]] = [("authorization", f"Bearer {broker.token}")]
         resp = self.sessions.OpenSession(
-            pb.OpenSessionRequest(client_name="raw-test-client"),
+            pb.OpenSessionRequest(client_name="raw-test-client", protocol=PROTOCOL),
             metadata=self.metadata,
             timeout=10,
         )

@@ -122,7 +122,8 @@ def test_ls_shows_published_table(broker: BrokerProcess, publisher: tb.Session) 
 def test_ls_with_explicit_url_and_token(broker: BrokerProcess, publisher: tb.Session) -> None:
     assert broker.tcp_url is not None
     env = fresh_env(broker.runtime_dir.parent / "empty-runtime")
-    res = cli("ls", "--url", broker.tcp_url, "--token", broker.token, env=env)
+    env["TICKETBOOTH_TOKEN"] = broker.token  # never on the command line, where ps shows it
+    res = cli("ls", "--url", broker.tcp_url, env=env)
     assert res.returncode == 0, res.stderr
     assert "sales" in {row["NAME"] for row in parse_ls(res.stdout)}
 
@@ -223,7 +224,7 @@ def test_ls_with_stale_connection_file(tmp_path: Path) -> None:
 
 
 def test_ls_with_wrong_token(broker: BrokerProcess) -> None:
-    res = cli("ls", "--url", broker.url, "--token", "wrong", env=broker.env)
+    res = cli("ls", "--url", broker.url, env=dict(broker.env, TICKETBOOTH_TOKEN="wrong"))
     assert res.returncode == 1
     assert "wrong token" in res.stderr
     assert "Traceback" not in res.stderr

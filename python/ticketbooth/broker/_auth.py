@@ -25,12 +25,14 @@ def check_token(context: grpc.aio.ServicerContext[Any, Any], token: str) -> None
     if not given:
         raise BrokerError(
             grpc.StatusCode.UNAUTHENTICATED,
-            "no token given; pass token=... or set TICKETBOOTH_TOKEN "
-            "(the token is in the broker's connection file)",
+            "no token given: pass token=... (the CLI: --token-file FILE) or set "
+            "TICKETBOOTH_TOKEN; the token is in the broker's connection file, whose path "
+            "`ticketbooth serve` prints",
         )
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise BrokerError(
             grpc.StatusCode.UNAUTHENTICATED,
-            "wrong token for this broker; use the token from its connection file or "
-            "the one printed by `ticketbooth serve`",
+            "wrong token for this broker: its token is in the broker's connection file "
+            "(mode 0600; `ticketbooth serve` prints its path); pass it as token=..., set "
+            "TICKETBOOTH_TOKEN, or use --token-file FILE",
         )

@@ -1,20 +1,21 @@
 """Change notifications: every publish, republish and release, fanned out to watchers.
 
-Publishers never wait for watchers: each watcher has a bounded queue filled without
-blocking; a watcher that falls that far behind gets an "overflow" event and is dropped.
+Publishers never wait for watchers: each watcher has a queue bounded in bytes, filled
+without blocking; a watcher that falls that far behind gets an "overflow" event (its reason
+says so) and is dropped.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .._tickets import ScopeTicket
+from ._queues import ByteQueue, QueueFull, behind
 from ._store import Binding
 
-QUEUE_LIMIT = 10_000
+EVENT_OVERHEAD = 256  # bytes of an event besides the schema it carries
 
 
 @dataclass(frozen=True)
@@ -26,25 +27,27 @@ class Event:
 
 
 class Watcher:
-    def __init__(self, ticket: bytes) -> None:
+    def __init__(self, ticket: bytes, limit: int) -> None:
         self.ticket = ticket  # b"" = every scope ticket
-        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.queue: ByteQueue[Event] = ByteQueue(limit)
         self.overflowed = False
 
     def offer(self, event: Event) -> None:
         if self.overflowed:
             return
-        if self.queue.qsize() >= QUEUE_LIMIT:
+        try:
+            self.queue.put(event, EVENT_OVERHEAD + len(event.binding.obj.schema))
+        except QueueFull as full:
             self.overflowed = True
-            self.queue.put_nowait(Event("overflow", event.binding, "watcher too slow"))
-            return
-        self.queue.put_nowait(event)
+            why = behind(full.queued, "watch")
+            self.queue.put_last(Event("overflow", event.binding, why))
 
 
 class EventHub:
     """A store hook that forwards events to the watchers of each ticket."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue_limit: int) -> None:
+        self.queue_limit = queue_limit
         self._watchers: dict[bytes, set[Watcher]] = {}
         self.listeners: list[Callable[[Event], None]] = []
 
@@ -60,7 +63,7 @@ class EventHub:
             listener(event)
 
     def add(self, ticket: bytes) -> Watcher:
-        watcher = Watcher(ticket)
+        watcher = Watcher(ticket, self.queue_limit)
         self._watchers.setdefault(ticket, set()).add(watcher)
         return watcher
 

@@ -12,14 +12,34 @@ import grpc
 from .._objects import FIGURE_TYPE, InvalidBundleError, MimeBundle
 from .._proto.v1 import broker_pb2 as pb
 from .._proto.v1 import broker_pb2_grpc as pb_grpc
-from .._tickets import ExportTicket
 from ._events import Event, EventHub
+from ._plugin_stream import PluginStream
 from ._plugins import HandlerRegistry
 from ._servicer import Core, Ctx, refusals
-from ._store import Binding, BrokerError, StoredObject
+from ._store import Binding, BrokerError, Budget, StoredObject
 
 OBJECT_TYPES = (FIGURE_TYPE,)
-REQUEST_TIMEOUT_S = 30.0
+
+
+def _object_type(kind: str) -> str:
+    if kind not in OBJECT_TYPES:
+        raise BrokerError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"unknown object type {kind!r}; this broker stores {', '.join(OBJECT_TYPES)} "
+            "objects (tables go through TableService)",
+        )
+    return kind
+
+
+def _announced(prefix: bytearray, budget: Budget) -> int | None:
+    """The bundle's total size once its header is in, checked against the limits."""
+    try:
+        total = MimeBundle.wire_size(prefix)
+    except InvalidBundleError as exc:
+        raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+    if total is not None:
+        budget.grow(max(0, total - budget.nbytes))
+    return total
 
 
 def _event(core: Core, event: Event) -> pb.WatchEvent:
@@ -43,25 +63,27 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
 
     @refusals
     async def PutObject(self, request_iterator: AsyncIterator[pb.ObjectChunk], ctx: Ctx) -> Any:
+        """Receive a bundle; refused as soon as its type, announced size, or the bytes
+        received so far break a rule or a limit, before it is buffered."""
         sid = self.core.session_id(ctx)
-        kind, parts, size = "", [], 0
-        limit = self.store.limits.max_object_bytes
-        async for chunk in request_iterator:
-            kind = kind or chunk.type
-            size += len(chunk.data)
-            if size > limit:
-                raise BrokerError(
-                    grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"object exceeds the broker's per-object limit of {limit} bytes",
-                )
-            parts.append(chunk.data)
-        if kind not in OBJECT_TYPES:
-            raise BrokerError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"unknown object type {kind!r}; this broker stores {', '.join(OBJECT_TYPES)} "
-                "objects (tables go through TableService)",
-            )
-        payload = b"".join(parts)
+        kind, parts, size, announced = "", bytearray(), 0, None
+        with self.store.budget() as budget:
+            async for chunk in request_iterator:
+                if not kind:
+                    kind = _object_type(chunk.type)
+                budget.grow(len(chunk.data))
+                parts += chunk.data
+                size += len(chunk.data)
+                if announced is None:
+                    announced = _announced(parts, budget)
+                if announced is not None and size > announced:
+                    raise BrokerError(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"the object carries more than the {announced} bytes it announced",
+                    )
+            if not kind:
+                raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty object stream")
+        payload = bytes(parts)
         try:
             MimeBundle.from_wire(payload)
         except InvalidBundleError as exc:
@@ -119,10 +141,12 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
             sid = self.core.session_id(ctx)
             first = await it.__anext__()
             obj, binding = self.store.resolve(sid, first.ticket)
-            if publisher_only and binding is not None and binding.session_id != sid:
+            owner = binding.session_id if binding is not None else obj.owner
+            if publisher_only and owner != sid:
                 raise BrokerError(
                     grpc.StatusCode.PERMISSION_DENIED,
-                    "only the session that published a ticket can serve requests for it",
+                    "only the session that published an object can serve requests for it; "
+                    "a fetched copy cannot answer for the publisher",
                 )
         except StopAsyncIteration:
             return None
@@ -138,84 +162,23 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
         if opened is None:
             return
         sid, first, obj, binding = opened
-        out: asyncio.Queue[pb.StreamResponse | None] = asyncio.Queue()
-        state = {"obj": obj}
-        out.put_nowait(self._payload(sid, obj, binding))
-        tasks = [asyncio.create_task(self._requests(it, first.ticket, state, out))]
+        stream = PluginStream(self.store, self.handlers, sid, first.ticket, obj)
         watcher = self.hub.add(first.ticket) if binding is not None else None
-        if watcher is not None:
-            tasks.append(asyncio.create_task(self._updates(sid, watcher, state, out)))
         try:
-            while (message := await out.get()) is not None:
-                yield message
+            stream.payload(obj, binding)
+            tasks = [asyncio.create_task(stream.requests(it))]
+            if watcher is not None:
+                tasks.append(asyncio.create_task(stream.updates(watcher)))
+            try:
+                async for message in stream.messages():
+                    yield message
+            finally:
+                for task in tasks:
+                    task.cancel()
         finally:
-            for task in tasks:
-                task.cancel()
             if watcher is not None:
                 self.hub.remove(watcher)
-
-    def _payload(self, sid: str, obj: StoredObject, binding: Binding | None) -> pb.StreamResponse:
-        version = binding.version if binding else 0
-        if obj.type == "Table":  # the schema, and the table itself as a reference
-            export = ExportTicket.export_ticket(self.store.export_object(sid, obj))
-            ref = pb.TypedTicket(type="Table", ticket=export.bytes)
-            return pb.StreamResponse(
-                kind="payload", payload=obj.schema, references=[ref], version=version
-            )
-        return pb.StreamResponse(kind="payload", payload=obj.payload, version=version)
-
-    async def _requests(
-        self,
-        it: AsyncIterator[pb.StreamRequest],
-        ticket: bytes,
-        state: dict[str, StoredObject],
-        out: asyncio.Queue[pb.StreamResponse | None],
-    ) -> None:
-        try:
-            async for req in it:
-                out.put_nowait(await self._forward(ticket, state["obj"], req))
-        except (asyncio.CancelledError, grpc.aio.AioRpcError):
-            pass
-        finally:
-            out.put_nowait(None)
-
-    async def _forward(
-        self, ticket: bytes, obj: StoredObject, req: pb.StreamRequest
-    ) -> pb.StreamResponse:
-        handler = self.handlers.find(ticket, obj.oid)
-        if handler is None:
-            return pb.StreamResponse(
-                kind="reply",
-                error="no handler: the publisher has not registered one for this object "
-                "(session.serve_requests(ticket, handler) in the publishing kernel)",
-            )
-        try:
-            reply = await handler.request(req.payload, list(req.references), REQUEST_TIMEOUT_S)
-        except LookupError as exc:
-            return pb.StreamResponse(kind="reply", error=str(exc))
-        except TimeoutError:
-            return pb.StreamResponse(
-                kind="reply", error=f"the publisher did not answer within {REQUEST_TIMEOUT_S}s"
-            )
-        return pb.StreamResponse(kind="reply", payload=reply.payload, error=reply.error)
-
-    async def _updates(
-        self,
-        sid: str,
-        watcher: Any,
-        state: dict[str, StoredObject],
-        out: asyncio.Queue[pb.StreamResponse | None],
-    ) -> None:
-        while True:
-            event: Event = await watcher.queue.get()
-            if event.kind in ("published", "updated"):
-                state["obj"] = event.binding.obj
-                out.put_nowait(self._payload(sid, event.binding.obj, event.binding))
-            else:
-                why = f"the object was released ({event.reason or event.kind})"
-                out.put_nowait(pb.StreamResponse(kind="released", error=why))
-                out.put_nowait(None)
-                return
+            stream.release_exports()
 
     async def ServeObject(
         self, request_iterator: AsyncIterator[pb.HandlerReply], ctx: Ctx

@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Hashable
 
 from .._proto.v1 import broker_pb2 as pb
+from ._queues import ByteQueue, QueueFull
 
 PUBLISHER_GONE = "the publisher of this object is gone (its session closed or its handler ended)"
 
@@ -14,10 +15,10 @@ PUBLISHER_GONE = "the publisher of this object is gone (its session closed or it
 class Handler:
     """One publisher's ServeObject stream for one object."""
 
-    def __init__(self, sid: str, key: Hashable) -> None:
+    def __init__(self, sid: str, key: Hashable, queue_limit: int) -> None:
         self.sid = sid
         self.key = key
-        self.outbox: asyncio.Queue[pb.HandlerRequest | None] = asyncio.Queue()
+        self.outbox: ByteQueue[pb.HandlerRequest | None] = ByteQueue(queue_limit)
         self.pending: dict[int, asyncio.Future[pb.HandlerReply]] = {}
         self._ids = itertools.count(1)
         self.closed = False
@@ -30,10 +31,15 @@ class Handler:
             raise LookupError(PUBLISHER_GONE)
         rid = next(self._ids)
         fut: asyncio.Future[pb.HandlerReply] = asyncio.get_running_loop().create_future()
+        request = pb.HandlerRequest(request_id=rid, payload=payload, references=references)
+        try:
+            self.outbox.put(request, request.ByteSize())
+        except QueueFull as full:
+            raise LookupError(
+                f"the publisher is not keeping up: {full.queued / 2**20:.1f} MiB of requests "
+                "already wait for it; try again later"
+            ) from None
         self.pending[rid] = fut
-        self.outbox.put_nowait(
-            pb.HandlerRequest(request_id=rid, payload=payload, references=references)
-        )
         try:
             return await asyncio.wait_for(fut, timeout)
         finally:
@@ -46,7 +52,7 @@ class Handler:
 
     def close(self) -> None:
         self.closed = True
-        self.outbox.put_nowait(None)
+        self.outbox.put_last(None)
         for fut in self.pending.values():
             if not fut.done():
                 fut.set_exception(LookupError(PUBLISHER_GONE))
@@ -56,14 +62,15 @@ class HandlerRegistry:
     """Handlers keyed by a published ticket's bytes (they follow republishes) or by object id
     (when the publisher serves an export directly)."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue_limit: int) -> None:
+        self.queue_limit = queue_limit
         self.handlers: dict[Hashable, Handler] = {}
 
     def register(self, sid: str, key: Hashable) -> Handler:
         old = self.handlers.get(key)
         if old is not None:
             old.close()
-        handler = self.handlers[key] = Handler(sid, key)
+        handler = self.handlers[key] = Handler(sid, key, self.queue_limit)
         return handler
 
     def find(self, ticket: bytes, oid: int) -> Handler | None:
@@ -74,6 +81,6 @@ class HandlerRegistry:
         if self.handlers.get(handler.key) is handler:
             del self.handlers[handler.key]
 
-    def drop_session(self, sid: str) -> None:
+    def drop_session(self, sid: str, reason: str = "closed") -> None:
         for handler in [h for h in self.handlers.values() if h.sid == sid]:
             self.unregister(handler)

@@ -51,11 +51,13 @@ def start_process(
     connection_file: str | os.PathLike[str] | None = None,
     detach: bool = False,
     timeout: float = 30.0,
+    env: dict[str, str] | None = None,
 ) -> BrokerProcess:
     """Run ``python -m ticketbooth serve *args`` and wait until its connection file names it.
 
     The log goes to ``ticketbooth-broker.log`` (0600) in `runtime_dir`. `detach` puts the
     broker in a session of its own, so it outlives the process (kernel) that started it.
+    `env` is the broker's environment (default: this one without $TICKETBOOTH_TOKEN/_URL).
 
     Raises:
         BrokerUnavailableError: it exited or did not come up within `timeout`.
@@ -65,7 +67,13 @@ def start_process(
     conn = Path(connection_file or runtime / "ticketbooth-broker.json")
     log_path = runtime / "ticketbooth-broker.log"
     cmd = [sys.executable, "-m", "ticketbooth", "serve", "--connection-file", str(conn), *args]
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime))
+    if env is None:
+        # `serve` adopts $TICKETBOOTH_TOKEN: a token the caller holds for some other broker
+        # must not become this one's (give `env` to pass one on purpose)
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("TICKETBOOTH_TOKEN", "TICKETBOOTH_URL")
+        }
+    env = dict(env, JUPYTER_RUNTIME_DIR=str(runtime))
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         proc = subprocess.Popen(

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import shutil
 import signal
 import tempfile
@@ -16,18 +15,22 @@ from dataclasses import dataclass, field
 import grpc
 
 from .. import _discovery
+from .._errors import TicketboothError
 from .._limits import Limits
-from .._proto.v1 import broker_pb2_grpc as pb_grpc
 from .._version import __version__
 from ._events import EventHub
+from ._janitor import OwnerLock, claim_dir, holder, sweep_dead_dirs, sweep_incoming
 from ._object_servicer import ObjectServicer
 from ._plugins import HandlerRegistry
 from ._servicer import Core, SessionServicer
-from ._shm import ShmDir
+from ._shm import ShmDir, default_base
 from ._store import Store, StoredObject
 from ._table_servicer import TableServicer
+from ._wire import service_handler
 
 log = logging.getLogger("ticketbooth.broker")
+KEEPALIVE_S = 300
+KEEPALIVE_TIMEOUT_S = 60
 
 
 @dataclass
@@ -43,21 +46,34 @@ class BrokerConfig:
     idle_timeout_s: float | None = None  # exit after this long with no sessions
     connection_file: str | None = None
     shm_base: str | None = None
+    sweep_interval_s: float = 30.0  # orphaned segments and dead brokers' dirs are removed
+
+
+class BrokerInUseError(TicketboothError):
+    """Another live broker already owns the connection file (one broker per runtime dir)."""
 
 
 class Broker:
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
-        self.token = config.token or secrets.token_urlsafe(32)
+        self._conn_owner = _claim_connection_file(config.connection_file)
+        self.token = (
+            _discovery.check_token(config.token, "BrokerConfig.token")
+            if config.token
+            else _discovery.new_token()
+        )
+        sweep_dead_dirs(config.shm_base or default_base())
+        sweep_dead_dirs(tempfile.gettempdir())
         self.shm = ShmDir(config.shm_base)
         limits = config.limits.resolved(self.shm.free_bytes())
         self.store = Store(limits, self._free)
         self.core = Core(self.store, self.shm, self.token)
-        self.hub = EventHub()
+        self.hub = EventHub(limits.max_queue_bytes)
         self.store.hooks.append(self.hub)
-        self.handlers = HandlerRegistry()
+        self.handlers = HandlerRegistry(limits.max_queue_bytes)
         self.store.closed_hooks.append(self.handlers.drop_session)
         self._sock_dir = tempfile.mkdtemp(prefix="ticketbooth-sock-")
+        self._sock_owner = claim_dir(self._sock_dir)
         self.url = f"unix://{self._sock_dir}/broker.sock"
         self.tcp_url: str | None = None
         self._stopped = asyncio.Event()
@@ -73,34 +89,55 @@ class Broker:
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
                 ("grpc.so_reuseport", 0),
+                # a peer that stops answering pings for this long is disconnected (its
+                # sessions then expire after their TTL); a busy or briefly stopped one is not
+                ("grpc.keepalive_time_ms", KEEPALIVE_S * 1000),
+                ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_S * 1000),
             ]
         )
-        pb_grpc.add_SessionServiceServicer_to_server(SessionServicer(self.core), self.server)
-        self.server.add_generic_rpc_handlers((TableServicer(self.core).handler(),))
+        self.sessions = SessionServicer(self.core)
+        tables = TableServicer(self.core)
         objects = ObjectServicer(self.core, self.hub, self.handlers)
-        pb_grpc.add_ObjectServiceServicer_to_server(objects, self.server)
+        self.server.add_generic_rpc_handlers(
+            (
+                service_handler(self.sessions, "SessionService"),
+                tables.handler(),
+                service_handler(objects, "ObjectService"),
+            )
+        )
         self.server.add_insecure_port(self.url)
         if self.config.port is not None:
             self._add_tcp()
         await self.server.start()
         self._write_connection_file()
-        self._tasks = [asyncio.create_task(self._reaper())]
+        self._tasks = [asyncio.create_task(self._reaper()), asyncio.create_task(self._janitor())]
         if self.config.idle_timeout_s is not None:
             self._tasks.append(asyncio.create_task(self._idle_exit(self.config.idle_timeout_s)))
 
     def _add_tcp(self) -> None:
+        """Listen on TCP; with TLS when either certificate file is configured (then both are).
+
+        Raises:
+            InvalidInputError: a port outside 0..65535, unusable TLS files, or an address
+                that cannot be bound; the message says which and what to do.
+        """
+        from .. import _connection
+        from .._errors import InvalidInputError
+
         cfg = self.config
-        address = f"{cfg.host}:{cfg.port}"
-        if cfg.tls_cert and cfg.tls_key:
-            with open(cfg.tls_key, "rb") as k, open(cfg.tls_cert, "rb") as c:
-                creds = grpc.ssl_server_credentials([(k.read(), c.read())])
-            port = self.server.add_secure_port(address, creds)
-            scheme = "grpcs://"
-        else:
-            port = self.server.add_insecure_port(address)
-            scheme = ""
-        host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
-        self.tcp_url = f"{scheme}{host}:{port}"
+        wanted = _connection.check_port(cfg.port or 0)
+        address = _connection.tcp_address(cfg.host, wanted)
+        tls = bool(cfg.tls_cert or cfg.tls_key)
+        try:
+            if tls:
+                pair = _connection.read_tls_pair(cfg.tls_cert, cfg.tls_key)
+                port = self.server.add_secure_port(address, grpc.ssl_server_credentials([pair]))
+            else:
+                port = self.server.add_insecure_port(address)
+        except RuntimeError:  # grpc says only "Failed to bind": find out why
+            why = _connection.bind_problem(cfg.host, wanted)
+            raise InvalidInputError(why or f"cannot listen on {address}") from None
+        self.tcp_url = ("grpcs://" if tls else "") + _connection.tcp_address(cfg.host, port)
 
     def _write_connection_file(self) -> None:
         if not self.config.connection_file:
@@ -118,13 +155,34 @@ class Broker:
         )
 
     async def _reaper(self) -> None:
+        """Close sessions that missed their heartbeats, unless the broker itself was the one
+        not running (SIGSTOP, suspend, a stalled loop): then everyone gets a new TTL."""
         period = min(1.0, self.config.limits.heartbeat_interval_s / 2)
+        pause = max(2.0, self.config.limits.heartbeat_interval_s)
+        last = time.monotonic()
         while True:
             await asyncio.sleep(period)
-            for sid in self.store.expired():
+            now = time.monotonic()
+            if now - last > period + pause:
+                log.warning("the broker did not run for %.1fs; sessions get a new TTL", now - last)
+                self.store.forgive(now)
+            last = now
+            for sid in self.store.expired(now):
                 name = self.store.sessions[sid].name
                 log.warning("session %s (%s) missed its heartbeats; closing it", sid[:8], name)
                 self.store.close_session(sid, reason="expired")
+
+    async def _janitor(self) -> None:
+        interval = self.config.sweep_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.sweep, interval)
+
+    def sweep(self, grace_s: float) -> None:
+        """Remove incoming segments whose writer died, and what dead brokers left."""
+        sweep_incoming(self.shm.path, grace_s)
+        sweep_dead_dirs(self.shm.base)
+        sweep_dead_dirs(tempfile.gettempdir())
 
     async def _idle_exit(self, idle_s: float) -> None:
         idle_since = time.monotonic()
@@ -144,24 +202,55 @@ class Broker:
         await self._stopped.wait()
 
     async def stop(self) -> None:
+        """Stop serving and remove everything this broker made (safe after a failed start)."""
         for task in getattr(self, "_tasks", []):
             task.cancel()
         path = self.config.connection_file
         if path and (_discovery.read_connection_file(path) or {}).get("pid") == os.getpid():
             _discovery.remove_stale(path)
-        await self.server.stop(grace=1.0)
+        if hasattr(self, "sessions"):
+            self.sessions.shutdown()
+        if hasattr(self, "server"):
+            await self.server.stop(grace=1.0)
         for sid in list(self.store.sessions):
             self.store.close_session(sid)
         self.shm.remove()
         shutil.rmtree(self._sock_dir, ignore_errors=True)
+        self._sock_owner.release()
+        if self._conn_owner is not None:
+            self._conn_owner.release()
+
+
+def _claim_connection_file(path: str | None) -> OwnerLock | None:
+    """One broker per connection file (so per runtime dir): refuse when a live one owns it."""
+    if not path:
+        return None
+    lock_path = f"{path}.lock"
+    try:
+        owner = OwnerLock(lock_path)
+    except BlockingIOError:
+        other = _discovery.read_connection_file(path) or {}
+        who = f"pid {other.get('pid')} at {other.get('url')}" if other else holder(lock_path)
+        raise BrokerInUseError(
+            f"another ticketbooth broker ({who}) already serves {path}; sessions on this "
+            "machine find it by themselves. Stop it first, or give this broker a connection "
+            "file of its own (--connection-file PATH)"
+        ) from None
+    owner.write(f"pid {os.getpid()}")
+    return owner
 
 
 async def run(config: BrokerConfig, on_ready: object = None) -> None:
     """Run a broker until SIGINT/SIGTERM or the idle timeout."""
     broker = Broker(config)
-    await broker.start()
+    try:
+        await broker.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await broker.stop()  # remove the shm and socket directories made so far
+        raise
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, broker.request_stop)
     if callable(on_ready):

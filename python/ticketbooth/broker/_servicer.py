@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
 import pyarrow as pa
 
+from .._errors import InvalidInputError, LimitExceededError, TicketboothError
 from .._limits import Limits
 from .._proto.v1 import broker_pb2 as pb
 from .._proto.v1 import broker_pb2_grpc as pb_grpc
 from .._tickets import ExportTicket
-from .._version import __version__
+from .._version import PROTOCOL, __version__
 from ._auth import SESSION_HEADER, check_token, metadata_value
 from ._shm import ShmDir
 from ._store import Binding, BrokerError, Store, StoredObject
@@ -36,6 +38,8 @@ def refusals(
             return await fn(self, request, context)
         except BrokerError as err:
             await context.abort(err.code, err.message)
+        except (InvalidInputError, LimitExceededError) as exc:
+            await context.abort(refusal_code(exc), str(exc))
         except (grpc.aio.AbortError, asyncio.CancelledError):
             raise
         except Exception as exc:  # a bug must not take the broker down
@@ -46,6 +50,13 @@ def refusals(
     return wrapper
 
 
+def refusal_code(exc: TicketboothError) -> grpc.StatusCode:
+    """The status for a refusal raised by shared code (decoding, validation, limits)."""
+    if isinstance(exc, LimitExceededError):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED
+    return grpc.StatusCode.INVALID_ARGUMENT
+
+
 class Core:
     """What both services share: the store, the shm directory, the token."""
 
@@ -53,6 +64,7 @@ class Core:
         self.store = store
         self.shm = shm
         self.token = token
+        self.broker_id = secrets.token_hex(8)
 
     def authorize(self, context: Ctx) -> None:
         check_token(context, self.token)
@@ -95,6 +107,8 @@ class Core:
             ),
             heartbeat_interval_s=lim.heartbeat_interval_s,
             session_ttl_s=lim.session_ttl_s,
+            broker_id=self.broker_id,
+            protocol=PROTOCOL,
         )
 
     def table_object(self, shm_name: str, schema: pa.Schema, rows: int) -> StoredObject:
@@ -119,18 +133,67 @@ class Core:
         )
 
 
+def printable(text: str, limit: int = 200) -> str:
+    """`text` cut to `limit` characters with control characters escaped (``\\x1b``), so a
+    client-chosen name cannot rewrite a terminal or a log line."""
+    text = text[:limit]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def version_mismatch(client_protocol: int, client_version: str) -> str:
+    client = f"ticketbooth {client_version}" if client_version else "an older ticketbooth"
+    return (
+        f"this broker runs ticketbooth {__version__} (protocol {PROTOCOL}); the client runs "
+        f"{client} (protocol {client_protocol}); install the same version on both sides "
+        f"(pip install 'ticketbooth=={__version__}')"
+    )
+
+
 class SessionServicer(pb_grpc.SessionServiceServicer):
     def __init__(self, core: Core) -> None:
         self.core = core
         self.store = core.store
+        self._attached: dict[str, set[asyncio.Queue[str]]] = {}
+        self.store.closed_hooks.append(self._session_closed)
 
     @refusals
     async def OpenSession(self, request: pb.OpenSessionRequest, context: Ctx) -> Any:
         self.core.authorize(context)
-        name = request.client_name[:200] or "anonymous"
+        if request.protocol != PROTOCOL:
+            raise BrokerError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                version_mismatch(request.protocol, request.client_version),
+            )
+        name = printable(request.client_name) or "anonymous"
         state = self.store.open_session(name)
         log.info("session %s opened by %s", state.sid[:8], name)
         return pb.OpenSessionResponse(session_id=state.sid, server=self.core.server_info())
+
+    async def Attach(self, request: pb.AttachRequest, context: Ctx) -> AsyncIterator[Any]:
+        try:
+            sid = self.core.session_id(context)
+        except BrokerError as err:
+            await context.abort(err.code, err.message)
+        closing: asyncio.Queue[str] = asyncio.Queue()
+        self._attached.setdefault(sid, set()).add(closing)
+        self.store.attach(sid)
+        try:
+            yield pb.AttachEvent(kind="attached", broker_id=self.core.broker_id)
+            reason = await closing.get()
+            yield pb.AttachEvent(kind="closing", broker_id=self.core.broker_id, reason=reason)
+        finally:
+            self._attached.get(sid, set()).discard(closing)
+            self.store.detach(sid)
+
+    def _session_closed(self, sid: str, reason: str) -> None:
+        for closing in self._attached.pop(sid, ()):
+            closing.put_nowait(f"the broker closed this session ({reason})")
+
+    def shutdown(self) -> None:
+        """Tell every attached client that the broker is going away."""
+        for sid in list(self._attached):
+            for closing in self._attached.pop(sid):
+                closing.put_nowait("the broker shut down")
 
     @refusals
     async def Heartbeat(self, request: pb.HeartbeatRequest, context: Ctx) -> Any:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import shutil
 import stat
 import tempfile
 
-INCOMING = re.compile(r"in-[0-9a-f]{32}\.arrow")
+from ._janitor import INCOMING, claim_dir
+
 NONCE_FILE = "nonce"
 
 
@@ -20,11 +20,14 @@ def default_base() -> str:
 
 
 class ShmDir:
-    """A 0700 directory of 0600 segment files, removed with the broker."""
+    """A 0700 directory of 0600 segment files, removed with the broker (or, if the broker
+    is killed, by the next broker's sweep: the directory's owner lock says it is orphaned)."""
 
     def __init__(self, base: str | None = None) -> None:
-        self.path = tempfile.mkdtemp(prefix="ticketbooth-", dir=base or default_base())
+        self.base = base or default_base()
+        self.path = tempfile.mkdtemp(prefix="ticketbooth-", dir=self.base)
         os.chmod(self.path, 0o700)
+        self._owner = claim_dir(self.path)
         self.nonce = secrets.token_hex(16)
         fd = os.open(os.path.join(self.path, NONCE_FILE), os.O_WRONLY | os.O_CREAT, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -68,3 +71,4 @@ class ShmDir:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+        self._owner.release()

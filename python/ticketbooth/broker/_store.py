@@ -41,6 +41,7 @@ class StoredObject:
     shm_name: str = ""
     payload: bytes = b""
     refs: int = 0
+    owner: str = ""  # the session that imported it: only it may serve requests for it
 
 
 @dataclass(eq=False)
@@ -62,6 +63,28 @@ class SessionState:
     last_seen: float
     exports: dict[int, StoredObject] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    attached: int = 0  # open Attach streams: while one is open the session cannot expire
+
+
+class Budget:
+    """The growing size of one upload: refused as soon as it would break a limit, and
+    forgotten when the upload ends (the stored object is then counted by `add_object`)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.nbytes = 0
+
+    def grow(self, nbytes: int) -> None:
+        self._store.reserve(self.nbytes + nbytes, pending=self.nbytes)
+        self.nbytes += nbytes
+        self._store.pending_bytes += nbytes
+
+    def __enter__(self) -> Budget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._store.pending_bytes -= self.nbytes
+        self.nbytes = 0
 
 
 EventHook = Callable[[str, Binding, str], None]
@@ -85,11 +108,12 @@ class Store:
         self.sessions: dict[str, SessionState] = {}
         self.bindings: dict[bytes, Binding] = {}
         self.total_bytes = 0
+        self.pending_bytes = 0  # uploads in progress (Budget)
         self._versions: dict[bytes, int] = {}
         self._oids = itertools.count(1)
         self._on_free = on_free
         self.hooks: list[EventHook] = []
-        self.closed_hooks: list[Callable[[str], None]] = []
+        self.closed_hooks: list[Callable[[str, str], None]] = []  # (sid, reason)
 
     # sessions -------------------------------------------------------------------------------
     def open_session(self, name: str, now: float | None = None) -> SessionState:
@@ -117,9 +141,27 @@ class Store:
         self.session(sid).last_seen = time.monotonic() if now is None else now
 
     def expired(self, now: float | None = None) -> list[str]:
+        """Sessions with no open Attach stream and no call for longer than the TTL."""
         now = time.monotonic() if now is None else now
         ttl = self.limits.session_ttl_s
-        return [s.sid for s in self.sessions.values() if now - s.last_seen > ttl]
+        return [s.sid for s in self.sessions.values() if not s.attached and now - s.last_seen > ttl]
+
+    def attach(self, sid: str) -> None:
+        self.session(sid).attached += 1
+
+    def detach(self, sid: str, now: float | None = None) -> None:
+        """An Attach stream ended: the TTL counts from now (time to reconnect)."""
+        state = self.sessions.get(sid)
+        if state is not None:
+            state.attached = max(0, state.attached - 1)
+            state.last_seen = time.monotonic() if now is None else now
+
+    def forgive(self, now: float | None = None) -> None:
+        """The broker itself was paused (SIGSTOP, suspend): nobody missed a heartbeat, so
+        every session gets a full TTL from now."""
+        now = time.monotonic() if now is None else now
+        for state in self.sessions.values():
+            state.last_seen = now
 
     def close_session(self, sid: str, reason: str = "closed") -> None:
         state = self.sessions.get(sid)
@@ -129,11 +171,13 @@ class Store:
             self._release_export(state, export_id, reason)
         del self.sessions[sid]
         for hook in list(self.closed_hooks):
-            hook(sid)
+            hook(sid, reason)
 
     # objects ---------------------------------------------------------------------------------
-    def reserve(self, nbytes: int) -> None:
-        """Refuse an object that would break the size limits (checked before it is stored)."""
+    def reserve(self, nbytes: int, pending: int = 0) -> None:
+        """Refuse an object that would break the size limits (checked before it is stored).
+
+        `pending` is the part of `nbytes` already counted in an open `Budget`."""
         lim = self.limits
         if nbytes > lim.max_object_bytes:
             raise BrokerError(
@@ -141,18 +185,24 @@ class Store:
                 f"object of {nbytes} bytes exceeds the broker's per-object limit of "
                 f"{lim.max_object_bytes} bytes; publish a smaller slice or raise the limit",
             )
-        if self.total_bytes + nbytes > lim.store_bytes:
+        held = self.total_bytes + self.pending_bytes - pending
+        if held + nbytes > lim.store_bytes:
             raise BrokerError(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"the broker holds {self.total_bytes} bytes; {nbytes} more would exceed its "
+                f"the broker holds {held} bytes; {nbytes} more would exceed its "
                 f"{lim.store_bytes}-byte limit; release objects you no longer need",
             )
+
+    def budget(self) -> Budget:
+        """Bytes of an upload in progress, counted against the limits as they arrive."""
+        return Budget(self)
 
     def add_object(self, sid: str, obj: StoredObject) -> int:
         """Store a new object as an export of `sid`; return the export id."""
         state = self.session(sid)
         self.reserve(obj.nbytes)
         obj.oid = next(self._oids)
+        obj.owner = sid
         self.total_bytes += obj.nbytes
         return self._new_export(state, obj)
 

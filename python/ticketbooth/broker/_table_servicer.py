@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,9 +23,10 @@ from .._errors import InvalidInputError, LimitExceededError
 from .._proto.v1 import broker_pb2 as pb
 from ._servicer import Core, Ctx, refusals
 from ._store import BrokerError
+from ._upload import TableUpload
+from ._wire import service_handler
 
 log = logging.getLogger("ticketbooth.broker")
-SERVICE = "ticketbooth.v1.TableService"
 
 
 @dataclass(frozen=True)
@@ -54,25 +56,9 @@ class TableServicer:
         self.shm = core.shm
 
     def handler(self) -> grpc.GenericRpcHandler[Any, Any]:
-        return grpc.method_handlers_generic_handler(
-            SERVICE,
-            {
-                "ImportShm": grpc.unary_unary_rpc_method_handler(
-                    self.ImportShm,
-                    request_deserializer=pb.ImportShmRequest.FromString,
-                    response_serializer=pb.ImportResponse.SerializeToString,
-                ),
-                "PutTable": grpc.stream_unary_rpc_method_handler(
-                    self.PutTable,
-                    request_deserializer=None,
-                    response_serializer=pb.ImportResponse.SerializeToString,
-                ),
-                "GetTable": grpc.unary_stream_rpc_method_handler(
-                    self.GetTable,
-                    request_deserializer=pb.GetTableRequest.FromString,
-                    response_serializer=None,
-                ),
-            },
+        """The bulk streams carry hand-framed bytes; ImportShm is a plain message."""
+        return service_handler(
+            self, "TableService", raw_in=frozenset({"PutTable"}), raw_out=frozenset({"GetTable"})
         )
 
     @refusals
@@ -85,12 +71,7 @@ class TableServicer:
         try:
             self.store.reserve(self.shm.size(name))
             schema, rows = await asyncio.to_thread(_arrow.ipc_file_info, self.shm.file(name))
-        except (pa.ArrowInvalid, OSError) as exc:
-            self.shm.unlink(name)
-            raise BrokerError(
-                grpc.StatusCode.INVALID_ARGUMENT, f"segment is not an Arrow IPC file: {exc}"
-            ) from exc
-        except BrokerError:
+        except BaseException:
             self.shm.unlink(name)
             raise
         return self.core.import_response(sid, self.core.table_object(name, schema, rows))
@@ -98,78 +79,40 @@ class TableServicer:
     @refusals
     async def PutTable(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
         sid = self.core.session_id(context)
-        name = self.shm.new_name("obj")
-        try:
-            schema, rows = await self._receive(_decoded(request_iterator), self.shm.file(name))
-        except BaseException:
-            self.shm.unlink(name)
-            raise
-        return self.core.import_response(sid, self.core.table_object(name, schema, rows))
-
-    async def _receive(self, chunks: AsyncIterator[Chunk], path: str) -> tuple[pa.Schema, int]:
-        it = chunks.__aiter__()
+        it = _decoded(request_iterator).__aiter__()
         try:
             first = await it.__anext__()
-            reader = _arrow.MessageReader(first.ipc_message)
         except StopAsyncIteration:
             raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty table stream") from None
-        except ValueError as exc:
-            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
-        limit = self.store.limits.max_object_bytes
-        ends: list[Chunk] = []
+        upload = TableUpload(self.shm.file(self.shm.new_name("obj")), first.ipc_message)
+        try:
+            with self.store.budget() as budget:
+                end = await self._receive(it, upload, budget)
+                schema, rows = await asyncio.to_thread(upload.finish)
+            if end.num_rows != rows:
+                raise BrokerError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"the table stream announced {end.num_rows} rows but carried {rows}",
+                )
+        except BaseException:
+            await asyncio.shield(asyncio.to_thread(upload.abort))
+            raise
+        name = os.path.basename(upload.path)
+        return self.core.import_response(sid, self.core.table_object(name, schema, rows))
 
-        async def body() -> AsyncIterator[memoryview]:
-            """The messages after the schema, up to the end marker, within the size limit."""
-            received = 0
-            async for chunk in it:
-                if chunk.end:
-                    ends.append(chunk)
-                    return
-                received += len(chunk.ipc_message)
-                self._check_size(received, limit)
-                yield chunk.ipc_message
-
-        if reader.streamed:
-            parts = [message async for message in body()]
-            self._check_end(ends, None)
-            try:
-                table = pa.ipc.open_stream(pa.py_buffer(b"".join(parts))).read_all()
-            except pa.ArrowInvalid as exc:
-                raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
-            return _arrow.write_ipc_file(_arrow.as_reader(table), path)
-        rows = 0
-        sink = _arrow.create_private_file(path)
-        with sink, pa.ipc.new_file(sink, reader.schema) as writer:
-            async for message in body():
-                try:
-                    batch = reader.batch(message)
-                except ValueError as exc:
-                    raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
-                writer.write_batch(batch)
-                rows += batch.num_rows
-        self._check_end(ends, rows)
-        return reader.schema, rows
-
-    def _check_end(self, ends: list[Chunk], rows: int | None) -> None:
-        """Refuse a stream that stopped early: only a complete table is stored."""
-        if not ends:
-            raise BrokerError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "the table stream ended without its end marker (cancelled or cut short); "
-                "nothing was stored",
-            )
-        if rows is not None and ends[0].num_rows != rows:
-            raise BrokerError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"the table stream announced {ends[0].num_rows} rows but carried {rows}",
-            )
-
-    def _check_size(self, received: int, limit: int) -> None:
-        if received > limit:
-            raise BrokerError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"table exceeds the broker's per-object limit of {limit} bytes",
-            )
+    async def _receive(self, it: AsyncIterator[Chunk], upload: TableUpload, budget: Any) -> Chunk:
+        """Feed the messages up to the end marker to `upload`; sizes are checked against the
+        limits as they arrive, before anything is written."""
+        async for chunk in it:
+            if chunk.end:
+                return chunk
+            budget.grow(len(chunk.ipc_message))
+            await asyncio.to_thread(upload.add, chunk.ipc_message)
+        raise BrokerError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "the table stream ended without its end marker (cancelled or cut short); "
+            "nothing was stored",
+        )
 
     async def GetTable(self, request: pb.GetTableRequest, context: Ctx) -> AsyncIterator[Any]:
         try:

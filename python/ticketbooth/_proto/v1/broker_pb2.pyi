@@ -34,6 +34,8 @@ class ServerInfo(_message.Message):
     LIMITS_FIELD_NUMBER: _builtins.int
     HEARTBEAT_INTERVAL_S_FIELD_NUMBER: _builtins.int
     SESSION_TTL_S_FIELD_NUMBER: _builtins.int
+    BROKER_ID_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
     version: _builtins.str
     shm_dir: _builtins.str
     """Directory of the broker's shared-memory segments and a nonce stored in it, so a
@@ -42,6 +44,10 @@ class ServerInfo(_message.Message):
     host_nonce: _builtins.str
     heartbeat_interval_s: _builtins.float
     session_ttl_s: _builtins.float
+    broker_id: _builtins.str
+    """Unique to this broker process: a client that sees another id talks to a new broker."""
+    protocol: _builtins.int
+    """The protocol revision; a client refuses a broker with another one (and the reverse)."""
     @_builtins.property
     def limits(self) -> Global___Limits: ...
     def __init__(
@@ -53,10 +59,12 @@ class ServerInfo(_message.Message):
         limits: Global___Limits | None = ...,
         heartbeat_interval_s: _builtins.float = ...,
         session_ttl_s: _builtins.float = ...,
+        broker_id: _builtins.str = ...,
+        protocol: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["heartbeat_interval_s", b"heartbeat_interval_s", "host_nonce", b"host_nonce", "limits", b"limits", "session_ttl_s", b"session_ttl_s", "shm_dir", b"shm_dir", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["broker_id", b"broker_id", "heartbeat_interval_s", b"heartbeat_interval_s", "host_nonce", b"host_nonce", "limits", b"limits", "protocol", b"protocol", "session_ttl_s", b"session_ttl_s", "shm_dir", b"shm_dir", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -99,18 +107,21 @@ class OpenSessionRequest(_message.Message):
 
     CLIENT_NAME_FIELD_NUMBER: _builtins.int
     CLIENT_VERSION_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
     client_name: _builtins.str
     """Shown as "publisher" in listings, e.g. "alice@host pid 1234"."""
     client_version: _builtins.str
+    protocol: _builtins.int
     def __init__(
         self,
         *,
         client_name: _builtins.str = ...,
         client_version: _builtins.str = ...,
+        protocol: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_name", b"client_name", "client_version", b"client_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_name", b"client_name", "client_version", b"client_version", "protocol", b"protocol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -138,6 +149,47 @@ class OpenSessionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OpenSessionResponse: _TypeAlias = OpenSessionResponse  # noqa: Y015
+
+@_typing.final
+class AttachRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachRequest: _TypeAlias = AttachRequest  # noqa: Y015
+
+@_typing.final
+class AttachEvent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    BROKER_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"attached" | "closing" """
+    broker_id: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        broker_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["broker_id", b"broker_id", "kind", b"kind", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachEvent: _TypeAlias = AttachEvent  # noqa: Y015
 
 @_typing.final
 class HeartbeatRequest(_message.Message):

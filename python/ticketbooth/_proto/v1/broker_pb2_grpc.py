@@ -45,6 +45,11 @@ class SessionServiceStub:
                 request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
+        self.Attach = channel.unary_stream(
+                '/ticketbooth.v1.SessionService/Attach',
+                request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.AttachRequest.SerializeToString,
+                response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.AttachEvent.FromString,
+                _registered_method=True)
         self.CloseSession = channel.unary_unary(
                 '/ticketbooth.v1.SessionService/CloseSession',
                 request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.CloseSessionRequest.SerializeToString,
@@ -89,6 +94,17 @@ class SessionServiceServicer:
 
     def Heartbeat(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Attach(self, request, context):
+        """Held open by a client for the life of its session. While it is open the session never
+        expires, however long the client is busy or stopped (the connection itself is kept by
+        the transport); once it drops, the session expires after its TTL unless the client
+        attaches again or sends heartbeats. The first event is "attached"; the last, "closing",
+        says why the broker ended the session (it shut down, or the session was closed).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -144,6 +160,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.Heartbeat,
                     request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HeartbeatRequest.FromString,
                     response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'Attach': grpc.unary_stream_rpc_method_handler(
+                    servicer.Attach,
+                    request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.AttachRequest.FromString,
+                    response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.AttachEvent.SerializeToString,
             ),
             'CloseSession': grpc.unary_unary_rpc_method_handler(
                     servicer.CloseSession,
@@ -231,6 +252,33 @@ class SessionService:
             '/ticketbooth.v1.SessionService/Heartbeat',
             ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HeartbeatRequest.SerializeToString,
             ticketbooth_dot___proto_dot_v1_dot_broker__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Attach(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ticketbooth.v1.SessionService/Attach',
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.AttachRequest.SerializeToString,
+            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.AttachEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,13 @@ class SessionServiceStub:
     def __new__(cls, channel: _aio.Channel) -> SessionServiceAsyncStub: ...
     OpenSession: _grpc.UnaryUnaryMultiCallable[_broker_pb2.OpenSessionRequest, _broker_pb2.OpenSessionResponse]
     Heartbeat: _grpc.UnaryUnaryMultiCallable[_broker_pb2.HeartbeatRequest, _broker_pb2.HeartbeatResponse]
+    Attach: _grpc.UnaryStreamMultiCallable[_broker_pb2.AttachRequest, _broker_pb2.AttachEvent]
+    """Held open by a client for the life of its session. While it is open the session never
+    expires, however long the client is busy or stopped (the connection itself is kept by
+    the transport); once it drops, the session expires after its TTL unless the client
+    attaches again or sends heartbeats. The first event is "attached"; the last, "closing",
+    says why the broker ended the session (it shut down, or the session was closed).
+    """
     CloseSession: _grpc.UnaryUnaryMultiCallable[_broker_pb2.CloseSessionRequest, _broker_pb2.CloseSessionResponse]
     Publish: _grpc.UnaryUnaryMultiCallable[_broker_pb2.PublishRequest, _broker_pb2.PublishResponse]
     """Make result_ticket point at the object behind source_ticket (an export of this session)."""
@@ -58,6 +65,13 @@ class SessionServiceAsyncStub(SessionServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     OpenSession: _aio.UnaryUnaryMultiCallable[_broker_pb2.OpenSessionRequest, _broker_pb2.OpenSessionResponse]  # type: ignore[assignment]
     Heartbeat: _aio.UnaryUnaryMultiCallable[_broker_pb2.HeartbeatRequest, _broker_pb2.HeartbeatResponse]  # type: ignore[assignment]
+    Attach: _aio.UnaryStreamMultiCallable[_broker_pb2.AttachRequest, _broker_pb2.AttachEvent]  # type: ignore[assignment]
+    """Held open by a client for the life of its session. While it is open the session never
+    expires, however long the client is busy or stopped (the connection itself is kept by
+    the transport); once it drops, the session expires after its TTL unless the client
+    attaches again or sends heartbeats. The first event is "attached"; the last, "closing",
+    says why the broker ended the session (it shut down, or the session was closed).
+    """
     CloseSession: _aio.UnaryUnaryMultiCallable[_broker_pb2.CloseSessionRequest, _broker_pb2.CloseSessionResponse]  # type: ignore[assignment]
     Publish: _aio.UnaryUnaryMultiCallable[_broker_pb2.PublishRequest, _broker_pb2.PublishResponse]  # type: ignore[assignment]
     """Make result_ticket point at the object behind source_ticket (an export of this session)."""
@@ -84,6 +98,19 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _broker_pb2.HeartbeatRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_broker_pb2.HeartbeatResponse, _abc.Awaitable[_broker_pb2.HeartbeatResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Attach(
+        self,
+        request: _broker_pb2.AttachRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_broker_pb2.AttachEvent], _abc.AsyncIterator[_broker_pb2.AttachEvent]]:
+        """Held open by a client for the life of its session. While it is open the session never
+        expires, however long the client is busy or stopped (the connection itself is kept by
+        the transport); once it drops, the session expires after its TTL unless the client
+        attaches again or sends heartbeats. The first event is "attached"; the last, "closing",
+        says why the broker ended the session (it shut down, or the session was closed).
+        """
 
     @_abc_1.abstractmethod
     def CloseSession(

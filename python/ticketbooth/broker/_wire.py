@@ -1,0 +1,116 @@
+"""Registering the services: every request is parsed by the broker itself, so bytes that are
+not the expected message get INVALID_ARGUMENT with a message, never UNKNOWN and a traceback
+in the log. Built from the proto's service descriptors: one place for every method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from google.protobuf.descriptor import MethodDescriptor
+
+from .._proto.v1 import broker_pb2 as pb
+from ._servicer import Ctx
+
+
+class Malformed:
+    """Stands in for a request that did not parse; the handler wrapper refuses it."""
+
+    def __init__(self, type_name: str, exc: Exception) -> None:
+        self.message = (
+            f"malformed request: the bytes are not a {type_name} message ({exc}); use the "
+            "ticketbooth client, or stubs generated from proto/ticketbooth/v1/broker.proto"
+        )
+
+
+def _parser(cls: Any) -> Callable[[bytes], Any]:
+    name = cls.DESCRIPTOR.full_name
+
+    def parse(raw: bytes) -> Any:
+        try:
+            return cls.FromString(raw)
+        except Exception as exc:  # DecodeError, or anything a hostile message provokes
+            return Malformed(name, exc)
+
+    return parse
+
+
+async def _refuse_malformed(request: Any, context: Ctx) -> None:
+    if isinstance(request, Malformed):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
+
+
+async def _checked(requests: AsyncIterator[Any], context: Ctx) -> AsyncIterator[Any]:
+    async for request in requests:
+        await _refuse_malformed(request, context)
+        yield request
+
+
+def _wrap(method: MethodDescriptor, fn: Callable[..., Any]) -> Callable[..., Any]:
+    if method.client_streaming and method.server_streaming:
+
+        async def stream_stream(requests: AsyncIterator[Any], context: Ctx) -> AsyncIterator[Any]:
+            async for response in fn(_checked(requests, context), context):
+                yield response
+
+        return stream_stream
+    if method.client_streaming:
+
+        async def stream_unary(requests: AsyncIterator[Any], context: Ctx) -> Any:
+            return await fn(_checked(requests, context), context)
+
+        return stream_unary
+    if method.server_streaming:
+
+        async def unary_stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
+            await _refuse_malformed(request, context)
+            async for response in fn(request, context):
+                yield response
+
+        return unary_stream
+
+    async def unary_unary(request: Any, context: Ctx) -> Any:
+        await _refuse_malformed(request, context)
+        return await fn(request, context)
+
+    return unary_unary
+
+
+_KINDS = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+
+
+def service_handler(
+    servicer: Any,
+    service: str,
+    raw_in: frozenset[str] = frozenset(),
+    raw_out: frozenset[str] = frozenset(),
+) -> grpc.GenericRpcHandler[Any, Any]:
+    """Handlers for every method of `service` (e.g. "SessionService") found on `servicer`.
+
+    Methods named in `raw_in`/`raw_out` take/return bytes framed by hand (see `_framing`);
+    their handlers parse (and refuse) what they receive themselves.
+    """
+    descriptor = pb.DESCRIPTOR.services_by_name[service]
+    handlers = {}
+    for method in descriptor.methods:
+        make = _KINDS[(method.client_streaming, method.server_streaming)]
+        raw = method.name in raw_in
+        handlers[method.name] = make(
+            getattr(servicer, method.name)
+            if raw
+            else _wrap(method, getattr(servicer, method.name)),
+            request_deserializer=None if raw else _parser(getattr(pb, method.input_type.name)),
+            response_serializer=None if method.name in raw_out else _serialize,
+        )
+    return grpc.method_handlers_generic_handler(descriptor.full_name, handlers)
+
+
+def _serialize(message: Any) -> bytes:
+    return bytes(message.SerializeToString())
