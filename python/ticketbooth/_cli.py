@@ -11,6 +11,7 @@ from typing import Any
 
 from ._cli_serve import add_serve
 from ._cli_values import UsageError, parse_count, refuse_token, shown
+from ._connection import read_file
 from ._errors import InvalidInputError, TicketboothError
 from ._version import __version__
 
@@ -34,14 +35,6 @@ def _age(published_at: float) -> str:
 
 
 # ls, info --------------------------------------------------------------------------------------
-def _read_file(option: str, path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read {option} {path}: {exc.strerror}") from None
-
-
 def _session(args: argparse.Namespace) -> Any:
     from . import _discovery
     from ._session import Session
@@ -58,7 +51,10 @@ def _session(args: argparse.Namespace) -> Any:
             "--token-file needs --url (or TICKETBOOTH_URL); "
             "without an address the connection file gives both"
         )
-    certs = _read_file("--tls-root-certs", args.tls_root_certs) if args.tls_root_certs else None
+    try:
+        certs = read_file("--tls-root-certs", args.tls_root_certs) if args.tls_root_certs else None
+    except InvalidInputError as exc:
+        raise UsageError(str(exc)) from None
     return Session(url, token, tls_root_certs=certs, start_broker=False)
 
 

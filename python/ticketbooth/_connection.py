@@ -127,7 +127,7 @@ def read_tls_pair(cert: str | None, key: str | None) -> tuple[bytes, bytes]:
     if not cert or not key:
         given, missing = ("--tls-cert", "--tls-key") if cert else ("--tls-key", "--tls-cert")
         raise InvalidInputError(f"{given} needs {missing}: TLS takes a certificate and its key")
-    pem = {name: _read_pem(name, path) for name, path in (("--tls-cert", cert), ("--tls-key", key))}
+    pem = {name: read_file(name, path) for name, path in (("--tls-cert", cert), ("--tls-key", key))}
     if b"-----BEGIN CERTIFICATE-----" not in pem["--tls-cert"]:
         raise InvalidInputError(f"--tls-cert {cert} holds no PEM certificate")
     if b"PRIVATE KEY-----" not in pem["--tls-key"]:
@@ -136,7 +136,7 @@ def read_tls_pair(cert: str | None, key: str | None) -> tuple[bytes, bytes]:
     return pem["--tls-key"], pem["--tls-cert"]
 
 
-def _read_pem(option: str, path: str) -> bytes:
+def read_file(option: str, path: str) -> bytes:
     try:
         with open(path, "rb") as f:
             return f.read()

@@ -58,15 +58,17 @@ class Progress:
                     self._cancel()
                 return
 
-    def error(self, err: grpc.RpcError) -> TicketboothError:
-        """The error to raise for a failed call (a stall says so)."""
+    def error(self, err: Exception) -> TicketboothError:
+        """The error to raise for a failed or cancelled call (a stall says so)."""
         if self.stalled:
             return BrokerUnavailableError(
                 f"the broker made no progress for {self.timeout:g}s during {self.what} (it may "
                 "be stopped, overloaded or unreachable); the call was cancelled, and nothing "
                 "half-sent was stored. Raise Session(timeout=...) for a slow link"
             )
-        return from_rpc_error(err, self.what)
+        if isinstance(err, grpc.RpcError):
+            return from_rpc_error(err, self.what)
+        return BrokerUnavailableError(f"{self.what} was cancelled: {err!r}")
 
     def __enter__(self) -> Progress:
         return self

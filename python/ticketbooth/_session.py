@@ -12,7 +12,7 @@ import grpc
 import pyarrow as pa
 
 from . import _arrow, _discovery, _framing
-from ._connection import Connection
+from ._connection import Connection, read_file
 from ._deadline import Progress
 from ._errors import (
     AuthenticationError,
@@ -29,6 +29,8 @@ from ._table import Table
 from ._tickets import ExportTicket, ScopeTicket, ServerObject, as_ticket, ticket_last
 from ._version import PROTOCOL, __version__
 from .broker._janitor import lock_incoming
+
+VALIDATION_BYTES_PER_S = 200e6  # a floor well below the measured rate (docs/performance.md)
 
 
 def _client_name() -> str:
@@ -82,8 +84,7 @@ class Session(ObjectCalls):
             url = f"{host or '127.0.0.1'}:{port or 10000}"
         token = token or auth_token
         if isinstance(tls_root_certs, str):
-            with open(tls_root_certs, "rb") as f:
-                tls_root_certs = f.read()
+            tls_root_certs = read_file("tls_root_certs", tls_root_certs)
         if url is not None:
             endpoint = _discovery.explicit(url, token)
         else:
@@ -158,10 +159,12 @@ class Session(ObjectCalls):
         return None
 
     # plumbing ------------------------------------------------------------------------------
-    def _call(self, what: str, method: Any, request: Any) -> Any:
+    def _call(self, what: str, method: Any, request: Any, extra_s: float = 0.0) -> Any:
+        """A unary call with the session's timeout (plus `extra_s` for work that grows
+        with the data, such as the broker validating a table)."""
         self._call_check(what)
         try:
-            return self._conn.call(what, method, request, self._timeout)
+            return self._conn.call(what, method, request, self._timeout + extra_s)
         except TicketboothError as exc:
             raise self._forgotten(exc, what) from None
 
@@ -184,7 +187,7 @@ class Session(ObjectCalls):
             )
             try:
                 return future.result()
-            except grpc.RpcError as err:
+            except (grpc.RpcError, grpc.FutureCancelledError) as err:
                 raise self._forgotten(progress.error(err), what) from None
             finally:
                 future.cancel()
@@ -259,7 +262,9 @@ class Session(ObjectCalls):
             lock_incoming(fd)
             _arrow.write_ipc_file(reader, path, exists=True)
             req = pb.ImportShmRequest(shm_name=name)
-            return self._call("import table", self._conn.tables.ImportShm, req)
+            # the broker validates every byte (>= 1 GB/s measured): allow for it
+            validation_s = os.fstat(fd).st_size / VALIDATION_BYTES_PER_S
+            return self._call("import table", self._conn.tables.ImportShm, req, validation_s)
         except BaseException:
             _arrow.unlink_quietly(path)
             raise

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 import ticketbooth as tb
+from tests.certs import self_signed_cert
 from tests.conftest import BrokerProcess, start_broker
 from ticketbooth._proto.v1 import broker_pb2 as pb
 from ticketbooth._proto.v1 import broker_pb2_grpc as pb_grpc
@@ -150,3 +151,14 @@ def assert_no_export(raw: RawClient, export_id: int, why: str) -> None:
 
 def shm_files(session: tb.Session) -> set[str]:
     return set(os.listdir(session._server.shm_dir))
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[BrokerProcess, Path]]:
+    """A broker serving TCP with TLS (a self-signed certificate); yields it and the cert."""
+    cert, key = self_signed_cert(tmp_path / "certs")
+    b = start_broker(
+        tmp_path / "rt-tls", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key)
+    )
+    yield b, cert
+    b.stop()

@@ -9,16 +9,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 import ticketbooth as tb
-from tests.conftest import BrokerProcess, start_broker
+from tests.conftest import BrokerProcess
 from tests.integration.test_cli import fresh_env, parse_ls
-from tests.integration.test_security import self_signed_cert
 from ticketbooth._cli_values import shown
 
 
@@ -37,16 +35,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def tls_broker(tmp_path: Path) -> Iterator[tuple[BrokerProcess, Path]]:
-    cert, key = self_signed_cert(tmp_path / "certs")
-    b = start_broker(
-        tmp_path / "rt-tls", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key)
-    )
-    yield b, cert
-    b.stop()
 
 
 def private_file(path: Path, text: str) -> Path:

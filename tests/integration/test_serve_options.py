@@ -18,8 +18,8 @@ import pyarrow as pa
 import pytest
 
 import ticketbooth as tb
+from tests.certs import self_signed_cert
 from tests.conftest import BrokerProcess, start_broker
-from tests.integration.test_security import self_signed_cert
 from ticketbooth import _cli, _cli_serve, _cli_values, _discovery
 from ticketbooth._limits import GiB, MiB
 from ticketbooth.broker import BrokerConfig, run, start_process
