@@ -116,6 +116,7 @@ def test_mutated_batches_never_crash_a_subscriber(
         )
         accepted.append(str(shared))
     assert refused > 0 and accepted, (refused, len(accepted))
+    print(f"mutated batches: {refused} refused, {len(accepted)} accepted and read back")
     out = run_child(
         f"""
         import ticketbooth as tb

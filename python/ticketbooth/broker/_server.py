@@ -93,6 +93,7 @@ class Broker:
                 # sessions then expire after their TTL); a busy or briefly stopped one is not
                 ("grpc.keepalive_time_ms", KEEPALIVE_S * 1000),
                 ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_S * 1000),
+                ("grpc.http2.max_pings_without_data", 0),  # an idle Attach stream is pinged too
             ]
         )
         self.sessions = SessionServicer(self.core)
