@@ -140,12 +140,19 @@ export function formatOther(v: unknown): Formatted {
   }
   let s: string;
   try {
-    s = JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : ArrayBuffer.isView(x) ? Array.from(x as any) : x));
+    // 64-bit integers (bigint) print as numbers, not quoted strings: mark them, then unquote
+    const json = JSON.stringify(v, (_k, x) =>
+      typeof x === "bigint" ? `${BIGINT_MARK}${x}` : ArrayBuffer.isView(x) ? Array.from(x as any) : x,
+    );
+    s = json?.replace(BIGINT_QUOTED, "$1");
   } catch {
     s = String(v);
   }
   return formatString(s ?? String(v));
 }
+
+const BIGINT_MARK = "\u0001bigint:";
+const BIGINT_QUOTED = /"\\u0001bigint:(-?\d+)"/g;
 
 const UNIT_PER_SECOND: Record<string, number> = { s: 1, ms: 1e3, us: 1e6, ns: 1e9 };
 

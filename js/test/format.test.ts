@@ -94,7 +94,9 @@ describe("formatters", () => {
   });
 
   it("other types fall back to JSON-ish text", () => {
-    expect(formatterFor("list<item: int64>")([1, 2n]).text).toBe('[1,"2"]');
+    expect(formatterFor("list<item: int64>")([1, 2n]).text).toBe("[1,2]");
+    expect(formatterFor("list<item: int64>")([-9007199254740993n]).text).toBe("[-9007199254740993]");
+    expect(formatterFor("struct<a: string>")({ a: "x" }).text).toBe('{"a":"x"}');
     expect(formatterFor("binary")(new Uint8Array([1, 255])).text).toBe("0x01ff");
   });
 });
