@@ -22,25 +22,32 @@ def create_private_file(path: str) -> pa.NativeFile:
 
 
 def write_ipc_file(
-    reader: pa.RecordBatchReader, path: str, *, exists: bool = False
+    reader: pa.RecordBatchReader, path: str, *, exists: bool = False, max_batch_bytes: int = 0
 ) -> tuple[pa.Schema, int]:
     """Stream `reader` into a new private Arrow IPC file; return (schema, num_rows).
 
     `exists`: the caller already created `path` (0600, empty) and holds it.
-
+    `max_batch_bytes`: batches are sliced (zero copy) to at most this many bytes, so a remote
+    reader can be sent the file's messages as they are (0: batches as they come).
     An IPC file holds one dictionary per field, so a table with dictionary columns (at any
     depth) is collected and its dictionaries unified first; other tables stream through.
 
     Raises:
         LimitExceededError: the filesystem is full (the partial file is removed).
     """
+
+    def batches(source: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in source:
+            yield from fitted(batch, max_batch_bytes) if max_batch_bytes else (batch,)
+
     try:
-        if has_dictionaries(reader.schema):
-            return _write_unified(reader.read_all(), path, exists)
-        rows = 0
         sink = pa.OSFile(path, "wb") if exists else create_private_file(path)
+        if has_dictionaries(reader.schema):
+            table = pa.Table.from_batches(list(batches(reader)), reader.schema)
+            return _write_unified(table, sink)
+        rows = 0
         with sink, pa.ipc.new_file(sink, reader.schema) as writer:
-            for batch in reader:
+            for batch in batches(reader):
                 writer.write_batch(batch)
                 rows += batch.num_rows
     except BaseException as exc:
@@ -51,9 +58,8 @@ def write_ipc_file(
     return reader.schema, rows
 
 
-def _write_unified(table: pa.Table, path: str, exists: bool) -> tuple[pa.Schema, int]:
+def _write_unified(table: pa.Table, sink: pa.NativeFile) -> tuple[pa.Schema, int]:
     options = pa.ipc.IpcWriteOptions(unify_dictionaries=True)
-    sink = pa.OSFile(path, "wb") if exists else create_private_file(path)
     with sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return table.schema, table.num_rows
@@ -131,8 +137,28 @@ def _has_dictionary(t: pa.DataType) -> bool:
     return any(_has_dictionary(t.field(i).type) for i in range(t.num_fields))
 
 
-def _fitted(batch: pa.RecordBatch, max_bytes: int) -> Iterator[pa.RecordBatch]:
-    """Slice `batch` so each slice serializes to at most `max_bytes`."""
+def message_sized(
+    batch: pa.RecordBatch, max_bytes: int, limit: int = 0
+) -> Iterator[pa.RecordBatch]:
+    """`fitted` slices for the wire: a single row that cannot fit one message is refused.
+    `limit` is the message limit named in the error (default `max_bytes`).
+
+    Raises:
+        LimitExceededError: a row needs more than `max_bytes`.
+    """
+    for piece in fitted(batch, max_bytes):
+        if piece.num_rows <= 1 and piece.nbytes > max_bytes:
+            raise LimitExceededError(
+                f"a single row of this table needs {piece.nbytes} bytes, more than the "
+                f"{limit or max_bytes}-byte message limit; split large cells, fetch it on "
+                "the same host, or raise the broker's --max-message-bytes"
+            )
+        yield piece
+
+
+def fitted(batch: pa.RecordBatch, max_bytes: int) -> Iterator[pa.RecordBatch]:
+    """Slice `batch` (zero copy) so each slice serializes to at most `max_bytes`; a single
+    row larger than that is one slice of its own."""
     if batch.num_rows == 0:
         yield batch
         return
@@ -148,50 +174,40 @@ def _fitted(batch: pa.RecordBatch, max_bytes: int) -> Iterator[pa.RecordBatch]:
         start += piece.num_rows
 
 
-def encode_messages(reader: pa.RecordBatchReader, max_bytes: int) -> Iterator[pa.Buffer]:
-    """The remote wire form: the schema message, then one message per record batch slice.
+def map_segment(path: str) -> pa.Buffer:
+    """The whole file, memory-mapped (its pages stay readable after the file is unlinked)."""
+    with pa.memory_map(path, "r") as source:
+        return source.read_buffer()
 
-    Every message is at most `max_bytes`. Schemas with dictionary columns are sent as the
-    chunks of one IPC stream instead (dictionary batches must travel with their state).
+
+def segment_messages(
+    data: pa.Buffer, max_bytes: int, limit: int = 0
+) -> list[tuple[memoryview, memoryview]]:
+    """The encapsulated IPC messages of a mapped Arrow IPC file as (flatbuffer, body) views,
+    ready to frame as FlightData without another copy.
+
+    Segments are written in batches of at most `max_bytes` (`write_ipc_file`), so messages
+    come straight from the file; a file with a larger batch (written by someone else) is
+    re-chunked through one in-memory IPC stream instead.
     """
-    schema = reader.schema
-    yield schema.serialize()
-    if has_dictionaries(schema):
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, schema) as writer:
-            for batch in reader:
-                writer.write_batch(batch)
-        stream = sink.getvalue()
-        for start in range(0, stream.size, max_bytes):
-            yield stream.slice(start, min(max_bytes, stream.size - start))
-        return
-    for batch in reader:
-        for piece in _fitted(batch, max_bytes):
-            message = piece.serialize()
-            if message.size > max_bytes:
-                raise LimitExceededError(
-                    f"a single row of this table needs {message.size} bytes, more than the "
-                    f"{max_bytes}-byte message limit; split large cells or raise the limit"
-                )
-            yield message
+    messages = list(pa.ipc.MessageReader.open_stream(pa.BufferReader(data.slice(8))))
+    if any(m.metadata.size + (m.body.size if m.body else 0) > max_bytes for m in messages):
+        messages = list(_rechunked(data, max_bytes, limit))
+    empty = memoryview(b"")
+    return [
+        (memoryview(m.metadata), memoryview(m.body) if m.body is not None else empty)
+        for m in messages
+    ]
 
 
-def decode_messages(messages: Iterable[Any]) -> pa.Table:
-    """Inverse of `encode_messages`: batches reference the received bytes (no extra copy)."""
-    it = iter(messages)
-    try:
-        first = next(it)
-    except StopIteration:
-        raise InvalidInputError("empty table stream: the schema message is missing") from None
-    try:
-        schema = pa.ipc.read_schema(pa.py_buffer(first))
-        if has_dictionaries(schema):
-            stream = pa.py_buffer(b"".join(it))
-            return pa.ipc.open_stream(stream).read_all()
-        batches = [pa.ipc.read_record_batch(pa.py_buffer(m), schema) for m in it]
-    except (pa.ArrowInvalid, OSError, EOFError) as exc:
-        raise InvalidInputError(f"malformed Arrow IPC message in table stream: {exc}") from exc
-    return pa.Table.from_batches(batches, schema)
+def _rechunked(data: pa.Buffer, max_bytes: int, limit: int) -> Iterator[pa.ipc.Message]:
+    table = pa.ipc.open_file(pa.BufferReader(data)).read_all()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches():
+            for piece in message_sized(batch, max_bytes, limit):
+                writer.write_batch(piece)
+    yield from pa.ipc.MessageReader.open_stream(pa.BufferReader(sink.getvalue()))
 
 
 class MessageReader:

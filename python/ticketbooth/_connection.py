@@ -23,7 +23,6 @@ from ._errors import (
     TicketboothError,
     from_rpc_error,
 )
-from ._proto.v1 import broker_pb2 as pb
 from ._proto.v1 import broker_pb2_grpc as pb_grpc
 
 T = TypeVar("T")
@@ -302,17 +301,6 @@ class Connection:
         self.sessions = pb_grpc.SessionServiceStub(self.channel)
         self.tables = pb_grpc.TableServiceStub(self.channel)
         self.objects = pb_grpc.ObjectServiceStub(self.channel)
-        # the bulk table streams skip protobuf objects: chunks are framed by hand (_framing)
-        self.get_table = self.channel.unary_stream(
-            "/ticketbooth.v1.TableService/GetTable",
-            request_serializer=pb.GetTableRequest.SerializeToString,
-            response_deserializer=None,
-        )
-        self.put_table = self.channel.stream_unary(
-            "/ticketbooth.v1.TableService/PutTable",
-            request_serializer=None,
-            response_deserializer=pb.ImportResponse.FromString,
-        )
 
     def set_session(self, session_id: str) -> None:
         """Send `session_id` with every later call (after OpenSession succeeded)."""

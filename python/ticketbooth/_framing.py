@@ -1,21 +1,24 @@
-"""Hand framing of `TableChunk` messages for the bulk table streams.
+"""Hand framing of Arrow Flight's `FlightData` for the broker's bulk streams.
 
-GetTable and PutTable carry megabytes per message. Going through protobuf objects costs
-three copies per message on the sender and one on the receiver; framing the bytes by hand
-costs one copy (a single ``b"".join``) and none on the receiver, where record batches
-reference the received bytes. The bytes on the wire are exactly those of
-``ticketbooth.v1.TableChunk`` (tests check both ways), so other clients can use the proto.
+DoGet and DoPut carry megabytes per message. Building protobuf objects costs copies of every
+body; framing by hand costs one (a single ``b"".join`` of zero-copy parts) on the way out and
+none on the way in, where the fields are memoryview slices of the received bytes. The bytes
+are exactly those of ``arrow.flight.protocol.FlightData`` (proto/arrow/flight/protocol/
+flight.proto; tests check both ways), so any Flight client reads and writes them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ._errors import InvalidInputError
 
-_IPC_MESSAGE = 0x0A  # field 1, length-delimited
-_END = 0x10  # field 2, varint
-_NUM_ROWS = 0x18  # field 3, varint
+_DESCRIPTOR = 0x0A  # field 1, length-delimited
+_HEADER = 0x12  # field 2
+_APP_METADATA = 0x1A  # field 3
+_BODY = b"\xc2\x3e"  # field 1000, length-delimited
+_CONTINUATION = b"\xff\xff\xff\xff"
 
 
 def _varint(value: int) -> bytes:
@@ -34,7 +37,7 @@ def _read_varint(data: memoryview, pos: int) -> tuple[int, int]:
     shift = result = 0
     while True:
         if pos >= len(data) or shift > 63:
-            raise InvalidInputError("malformed table chunk: truncated varint")
+            raise InvalidInputError("malformed FlightData: truncated varint")
         byte = data[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -43,39 +46,73 @@ def _read_varint(data: memoryview, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def encode_chunk(payload: Any) -> bytes:
-    """A TableChunk holding `payload` (any bytes-like object), built with one copy."""
-    size = memoryview(payload).nbytes
-    return b"".join((bytes((_IPC_MESSAGE,)), _varint(size), payload))
+def encode(header: Any = b"", body: Any = b"", app_metadata: bytes = b"") -> bytes:
+    """A FlightData holding an IPC message's `header` (flatbuffer) and `body`, one copy."""
+    parts: list[Any] = []
+    for tag, value in ((bytes((_HEADER,)), header), (bytes((_APP_METADATA,)), app_metadata)):
+        size = memoryview(value).nbytes
+        if size:
+            parts += [tag, _varint(size), value]
+    size = memoryview(body).nbytes
+    if size:
+        parts += [_BODY, _varint(size), body]
+    return b"".join(parts)
 
 
-def encode_end(num_rows: int) -> bytes:
-    """The end marker of a PutTable stream: ``TableChunk(end=True, num_rows=...)``."""
-    return bytes((_END, 1, _NUM_ROWS)) + _varint(num_rows)
+@dataclass(frozen=True)
+class Frame:
+    """The fields of one FlightData (memoryviews of the received bytes, not copies)."""
+
+    descriptor: memoryview | None
+    header: memoryview
+    app_metadata: memoryview
+    body: memoryview
 
 
-def decode_chunk(raw: bytes) -> tuple[memoryview, bool, int]:
-    """(ipc_message, end, num_rows) of a serialized TableChunk, without copying the message."""
+def decode(raw: bytes) -> Frame:
+    """The fields of a serialized FlightData, without copying any of them.
+
+    Raises:
+        InvalidInputError: the bytes are not a FlightData message.
+    """
     data = memoryview(raw)
-    pos, message, end, rows = 0, data[:0], False, 0
+    fields: dict[int, memoryview] = {}
+    pos = 0
     while pos < len(data):
         key, pos = _read_varint(data, pos)
         field, wire = key >> 3, key & 7
         if wire == 0:
-            value, pos = _read_varint(data, pos)
-            if field == 2:
-                end = bool(value)
-            elif field == 3:
-                rows = value
+            _, pos = _read_varint(data, pos)
         elif wire == 2:
             length, pos = _read_varint(data, pos)
             if pos + length > len(data):
-                raise InvalidInputError("malformed table chunk: truncated message")
-            if field == 1:
-                message = data[pos : pos + length]
+                raise InvalidInputError("malformed FlightData: a field runs past the message")
+            fields[field] = data[pos : pos + length]
             pos += length
         elif wire in (1, 5):
             pos += 8 if wire == 1 else 4
         else:
-            raise InvalidInputError(f"malformed table chunk: wire type {wire}")
-    return message, end, rows
+            raise InvalidInputError(f"malformed FlightData: wire type {wire}")
+    if pos != len(data):
+        raise InvalidInputError("malformed FlightData: truncated field")
+    empty = data[:0]
+    return Frame(fields.get(1), fields.get(2, empty), fields.get(3, empty), fields.get(1000, empty))
+
+
+def ipc_parts(message: Any) -> tuple[memoryview, memoryview]:
+    """Split an encapsulated IPC message (continuation, length, flatbuffer, body) into the
+    flatbuffer and the body, as zero-copy views."""
+    data = memoryview(message).cast("B")
+    if bytes(data[:4]) != _CONTINUATION or len(data) < 8:
+        raise InvalidInputError("not an encapsulated Arrow IPC message")
+    size = int.from_bytes(data[4:8], "little")
+    if 8 + size > len(data):
+        raise InvalidInputError("Arrow IPC message shorter than its metadata length")
+    return data[8 : 8 + size], data[8 + size :]
+
+
+def ipc_message(header: memoryview, body: memoryview) -> bytes:
+    """The encapsulated IPC message of a FlightData's header and body (one copy)."""
+    pad = -len(header) % 8
+    prefix = _CONTINUATION + (len(header) + pad).to_bytes(4, "little")
+    return b"".join((prefix, header, b"\0" * pad, body))

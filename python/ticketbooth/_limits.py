@@ -56,9 +56,20 @@ class Limits:
         return self.max_store_bytes if self.max_store_bytes is not None else 16 * GiB
 
     @property
+    def chunk_bytes(self) -> int:
+        """Table data per message sent: room is left for the framing, so every message
+        stays under the limit (and under the 4 MiB that stock gRPC clients accept)."""
+        return chunk_budget(self.max_message_bytes)
+
+    @property
     def grpc_message_limit(self) -> int:
         """What the gRPC channels accept: a data message plus room for its framing."""
         return self.max_message_bytes + 64 * 1024
+
+
+def chunk_budget(limit: int) -> int:
+    """Table data per message under a message `limit` (room left for the framing)."""
+    return max(32 * 1024, limit - 64 * 1024)
 
 
 def check_name(name: str, max_length: int = Limits.max_name_length) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import pyarrow as pa
 
-from . import _arrow, _discovery, _framing
+from . import _arrow, _discovery
 from ._connection import Connection, read_file
 from ._deadline import Progress
 from ._errors import (
@@ -22,6 +22,7 @@ from ._errors import (
     SessionClosedError,
     TicketboothError,
 )
+from ._flight_client import FlightTransport
 from ._keepalive import FORGOTTEN, KeepAlive
 from ._proto.v1 import broker_pb2 as pb
 from ._session_objects import ObjectCalls
@@ -124,6 +125,9 @@ class Session(ObjectCalls):
             raise
         conn.set_session(resp.session_id)
         self._conn = conn
+        self._flight = FlightTransport(
+            endpoint.url, endpoint.token, resp.session_id, certs, self._timeout
+        )
         self.endpoint = endpoint
         self.session_id = resp.session_id
         self._server = resp.server
@@ -272,34 +276,13 @@ class Session(ObjectCalls):
             os.close(fd)
 
     def _put_table(self, reader: pa.RecordBatchReader) -> Any:
-        """Stream a table to the broker (remote path); the last message is the end marker."""
-        limit = self._server.limits.max_message_bytes
-        failure: list[Exception] = []
-
-        def chunks() -> Iterator[bytes]:
-            rows = 0
-
-            def counted() -> Iterator[pa.RecordBatch]:
-                nonlocal rows
-                for batch in reader:
-                    rows += batch.num_rows
-                    yield batch
-
-            source = pa.RecordBatchReader.from_batches(reader.schema, counted())
-            try:
-                for message in _arrow.encode_messages(source, limit):
-                    yield _framing.encode_chunk(message)
-            except Exception as exc:  # gRPC would swallow it: keep it for the caller
-                failure.append(exc)
-                return  # no end marker: the broker discards the partial stream
-            yield _framing.encode_end(rows)
-
+        """Send a table over Arrow Flight (the remote path)."""
+        self._call_check("import table")
         try:
-            return self._upload("import table", self._conn.put_table, chunks())
-        except TicketboothError:
-            if failure:
-                raise failure[0] from None
-            raise
+            raw = self._flight.put(reader, int(self._server.limits.max_message_bytes))
+        except TicketboothError as exc:
+            raise self._forgotten(exc, "import table") from None
+        return pb.ImportResponse.FromString(raw)
 
     def fetch_table(self, ticket: Any) -> Table:
         """Fetch a published table: a SharedTicket, ScopeTicket, a name, or its text form.
@@ -331,9 +314,10 @@ class Session(ObjectCalls):
                 raise SessionClosedError("cannot read the table: its session is closed")
             if self._same_host:
                 return _arrow.read_ipc_file(shm)
-            req = pb.GetTableRequest(ticket=export)
-            stream = self._download("fetch table data", self._conn.get_table, req)
-            return _arrow.decode_messages(_framing.decode_chunk(raw)[0] for raw in stream)
+            try:
+                return self._flight.fetch(export, info.nbytes)
+            except TicketboothError as exc:
+                raise self._forgotten(exc, "fetch table data") from None
 
         return Table(ticket, schema, info.num_rows, load, self._on_collect, info.version)
 
@@ -445,6 +429,7 @@ class Session(ObjectCalls):
             pass  # the broker is gone or has forgotten us: nothing is left to close
         finally:
             self._closed = True
+            self._flight.close()
             self._conn.close()
 
     def __enter__(self) -> Session:

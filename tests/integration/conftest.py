@@ -6,7 +6,7 @@ and raw gRPC stubs that send what the client library never would."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ import pytest
 import ticketbooth as tb
 from tests.certs import self_signed_cert
 from tests.conftest import BrokerProcess, start_broker
+from ticketbooth import _framing
+from ticketbooth._proto.flight import flight_pb2 as fl
 from ticketbooth._proto.v1 import broker_pb2 as pb
 from ticketbooth._proto.v1 import broker_pb2_grpc as pb_grpc
 from ticketbooth._version import PROTOCOL
@@ -118,6 +120,23 @@ class RawClient:
     def call(self, method: Any, request: Any) -> Any:
         return method(request, metadata=self.metadata, timeout=10)
 
+    def do_put(self, frames: Iterable[bytes], timeout: float = 20) -> pb.ImportResponse:
+        """A Flight DoPut of hand-built FlightData frames; the broker's ImportResponse."""
+        call = self.channel.stream_stream(
+            FLIGHT + "DoPut", request_serializer=None, response_deserializer=fl.PutResult.FromString
+        )
+        results = list(call(iter(frames), metadata=self.metadata, timeout=timeout))
+        return pb.ImportResponse.FromString(results[0].app_metadata)
+
+    def do_get(self, ticket: bytes, timeout: float = 20) -> list[bytes]:
+        """The raw FlightData messages of a DoGet."""
+        call = self.channel.unary_stream(
+            FLIGHT + "DoGet",
+            request_serializer=fl.Ticket.SerializeToString,
+            response_deserializer=None,
+        )
+        return list(call(fl.Ticket(ticket=ticket), metadata=self.metadata, timeout=timeout))
+
     def close(self) -> None:
         try:
             self.call(self.sessions.CloseSession, pb.CloseSessionRequest())
@@ -130,6 +149,38 @@ def raw(broker: BrokerProcess) -> Iterator[RawClient]:
     client = RawClient(broker)
     yield client
     client.close()
+
+
+FLIGHT = "/arrow.flight.protocol.FlightService/"
+IMPORT = fl.FlightDescriptor(type=fl.FlightDescriptor.CMD, cmd=b"ticketbooth:import")
+Message = bytes | tuple[bytes, bytes]
+
+
+def flight_frames(
+    schema: pa.Schema | Message,
+    messages: Iterable[Message] = (),
+    rows: int | None = None,
+    descriptor: fl.FlightDescriptor | None = IMPORT,
+) -> list[bytes]:
+    """A DoPut stream built with the generated FlightData class (not the broker's framing):
+    the schema with the descriptor, then each message (an encapsulated IPC message, or a
+    raw (header, body) pair), then ticketbooth's end marker when `rows` is given."""
+
+    def parts(message: Message) -> tuple[bytes, bytes]:
+        if isinstance(message, tuple):
+            return message
+        header, body = _framing.ipc_parts(message)
+        return bytes(header), bytes(body)
+
+    first = schema.serialize().to_pybytes() if isinstance(schema, pa.Schema) else schema
+    header, _ = parts(first)
+    frames = [fl.FlightData(flight_descriptor=descriptor, data_header=header)]
+    for message in messages:
+        header, body = parts(message)
+        frames.append(fl.FlightData(data_header=header, data_body=body))
+    if rows is not None:
+        frames.append(fl.FlightData(app_metadata=b"ticketbooth:end:%d" % rows))
+    return [f.SerializeToString() for f in frames]
 
 
 def rpc_error(fn: Any, *args: Any) -> grpc.RpcError:

@@ -111,11 +111,7 @@ def test_malformed_raw_ticket_bytes(published: Published, raw: RawClient, ticket
             raw.sessions.Publish,
             pb.PublishRequest(source_ticket=ticket, result_ticket=b"s/raw-result"),
         ),
-        "GetTable": lambda: list(
-            raw.tables.GetTable(
-                pb.GetTableRequest(ticket=ticket), metadata=raw.metadata, timeout=10
-            )
-        ),
+        "Flight DoGet": lambda: raw.do_get(ticket),
     }
     for what, call in calls.items():
         err = rpc_error(call)

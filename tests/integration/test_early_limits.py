@@ -12,8 +12,13 @@ import pyarrow as pa
 import pytest
 
 from tests.conftest import BrokerProcess, start_broker
-from tests.integration.conftest import RawClient, assert_intact, publish_reference, rpc_error
-from ticketbooth import _framing
+from tests.integration.conftest import (
+    RawClient,
+    assert_intact,
+    flight_frames,
+    publish_reference,
+    rpc_error,
+)
 from ticketbooth._objects import MimeBundle
 from ticketbooth._proto.v1 import broker_pb2 as pb
 
@@ -72,18 +77,8 @@ def test_table_over_the_store_limit_refused_as_it_arrives(limited: BrokerProcess
     schema = pa.schema([("x", pa.int64())])
     batch = pa.record_batch([pa.array(range(MiB // 8), pa.int64())], schema=schema)
     message = batch.serialize().to_pybytes()
-
-    def messages() -> Iterator[bytes]:
-        yield _framing.encode_chunk(schema.serialize())
-        for _ in range(CHUNKS):
-            yield _framing.encode_chunk(message)
-        yield _framing.encode_end(CHUNKS * batch.num_rows)
-
-    put = raw.channel.stream_unary(
-        "/ticketbooth.v1.TableService/PutTable", request_serializer=None, response_deserializer=None
-    )
-    chunks = Counted(messages())
-    err = rpc_error(lambda: put(iter(chunks), metadata=raw.metadata, timeout=30))
+    chunks = Counted(iter(flight_frames(schema, [message] * CHUNKS, CHUNKS * batch.num_rows)))
+    err = rpc_error(raw.do_put, chunks)
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "limit" in err.details()
     assert chunks.sent < 20, f"the broker read {chunks.sent} of {CHUNKS + 2} messages first"

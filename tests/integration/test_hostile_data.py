@@ -1,4 +1,4 @@
-"""Bad data never reaches a subscriber: every table the broker accepts (remote PutTable and
+"""Bad data never reaches a subscriber: every table the broker accepts (Flight DoPut and
 same-host ImportShm) passes a full validation; dictionaries at any depth and differing
 dictionaries per batch travel both paths."""
 
@@ -17,8 +17,15 @@ import pytest
 
 import ticketbooth as tb
 from tests.conftest import BrokerProcess, run_child
-from tests.integration.conftest import Published, RawClient, assert_intact, rpc_error, shm_files
-from ticketbooth import _framing
+from tests.integration.conftest import (
+    Published,
+    RawClient,
+    assert_intact,
+    flight_frames,
+    rpc_error,
+    shm_files,
+)
+from ticketbooth._framing import ipc_message, ipc_parts
 from ticketbooth._proto.v1 import broker_pb2 as pb
 
 
@@ -35,14 +42,7 @@ def bad_offsets_batch() -> tuple[pa.Schema, bytes]:
 def put_table(
     raw: RawClient, schema: pa.Schema, messages: list[bytes], rows: int
 ) -> pb.ImportResponse:
-    chunks = [_framing.encode_chunk(schema.serialize()), *map(_framing.encode_chunk, messages)]
-    chunks.append(_framing.encode_end(rows))
-    put = raw.channel.stream_unary(
-        "/ticketbooth.v1.TableService/PutTable",
-        request_serializer=None,
-        response_deserializer=pb.ImportResponse.FromString,
-    )
-    return put(iter(chunks), metadata=raw.metadata, timeout=20)
+    return raw.do_put(flight_frames(schema, messages, rows))
 
 
 def test_remote_batch_with_offsets_past_its_buffer_is_refused(
@@ -92,19 +92,21 @@ def test_mutated_batches_never_crash_a_subscriber(
             "b": [i % 2 == 0 for i in range(64)],
         }
     )
-    message = table.to_batches()[0].serialize().to_pybytes()
+    header, body = (bytes(p) for p in ipc_parts(table.to_batches()[0].serialize()))
     accepted: list[str] = []
     refused = 0
     for _ in range(FUZZ_CASES):
-        mutated = bytearray(message)
+        mutated = bytearray(header + body)  # what a FlightData carries: header and body
         for _ in range(rng.randint(1, 8)):
             mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        parts = (bytes(mutated[: len(header)]), bytes(mutated[len(header) :]))
         try:
-            rows = pa.ipc.read_record_batch(pa.py_buffer(bytes(mutated)), table.schema).num_rows
+            message = pa.py_buffer(ipc_message(*map(memoryview, parts)))
+            rows = pa.ipc.read_record_batch(message, table.schema).num_rows
         except (pa.ArrowInvalid, OSError):
             rows = 64
         try:
-            resp = put_table(raw, table.schema, [bytes(mutated)], rows)
+            resp = raw.do_put(flight_frames(table.schema, [parts], rows))
         except grpc.RpcError as err:
             assert err.code() in (grpc.StatusCode.INVALID_ARGUMENT,), err.details()
             refused += 1

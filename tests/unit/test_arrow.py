@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import polars as pl
@@ -5,7 +7,14 @@ import pyarrow as pa
 import pytest
 
 from ticketbooth import InvalidInputError, LimitExceededError
-from ticketbooth._arrow import as_reader, decode_messages, encode_messages
+from ticketbooth._arrow import (
+    as_reader,
+    map_segment,
+    message_sized,
+    segment_messages,
+    write_ipc_file,
+)
+from ticketbooth._framing import ipc_message
 
 TABLE = pa.table({"i": list(range(1000)), "s": [f"row {i}" for i in range(1000)]})
 
@@ -46,31 +55,43 @@ def test_not_a_table(data: object) -> None:
         as_reader(data)
 
 
-def test_messages_respect_the_limit_and_round_trip() -> None:
+def segment(tmp_path: Path, table: pa.Table, max_batch_bytes: int) -> pa.Buffer:
+    path = str(tmp_path / "segment.arrow")
+    write_ipc_file(as_reader(table), path, max_batch_bytes=max_batch_bytes)
+    return map_segment(path)
+
+
+def stream_of(messages: list[tuple[memoryview, memoryview]]) -> pa.Table:
+    return pa.ipc.open_stream(b"".join(ipc_message(h, b) for h, b in messages)).read_all()
+
+
+def test_segments_are_written_in_message_sized_batches(tmp_path: Path) -> None:
     big = pa.table({"x": pa.array(range(200_000), pa.int64()), "y": [1.5] * 200_000})
     limit = 64 * 1024
-    messages = list(encode_messages(as_reader(big), limit))
+    messages = segment_messages(segment(tmp_path, big, limit), limit)
     assert len(messages) > 40
-    assert all(len(m) <= limit for m in messages)
-    assert decode_messages(messages).equals(big)
+    assert all(len(h) + len(b) <= limit for h, b in messages)
+    assert stream_of(messages).equals(big)
 
 
-def test_dictionary_columns_round_trip() -> None:
+def test_a_segment_with_big_batches_is_rechunked(tmp_path: Path) -> None:
+    big = pa.table({"x": pa.array(range(200_000), pa.int64())})
+    messages = segment_messages(segment(tmp_path, big, 0), 64 * 1024)  # written as one batch
+    assert len(messages) > 20
+    assert stream_of(messages).equals(big)
+
+
+def test_dictionary_columns_round_trip(tmp_path: Path) -> None:
     cat = pd.DataFrame({"c": pd.Categorical(["a", "b", "a"] * 1000)})
     table = pa.Table.from_pandas(cat)
-    messages = list(encode_messages(as_reader(table), 4096))
-    assert all(len(m) <= 4096 for m in messages)
-    assert decode_messages(messages).equals(table)
+    messages = segment_messages(segment(tmp_path, table, 4096), 4096)
+    assert all(len(h) + len(b) <= 4096 for h, b in messages)
+    assert stream_of(messages).equals(table)
 
 
-def test_cell_larger_than_limit() -> None:
+def test_cell_larger_than_limit(tmp_path: Path) -> None:
     table = pa.table({"blob": ["x" * 100_000]})
     with pytest.raises(LimitExceededError, match="single row"):
-        list(encode_messages(as_reader(table), 65536))
-
-
-def test_garbage_messages() -> None:
-    with pytest.raises(InvalidInputError):
-        decode_messages([b"not arrow"])
-    with pytest.raises(InvalidInputError, match="schema message is missing"):
-        decode_messages([])
+        list(message_sized(table.to_batches()[0], 65536))
+    with pytest.raises(LimitExceededError, match="single row"):
+        segment_messages(segment(tmp_path, table, 0), 65536)

@@ -19,6 +19,7 @@ from .._errors import TicketboothError
 from .._limits import Limits
 from .._version import __version__
 from ._events import EventHub
+from ._flight import FlightServicer
 from ._janitor import OwnerLock, claim_dir, holder, sweep_dead_dirs, sweep_incoming
 from ._object_servicer import ObjectServicer
 from ._plugins import HandlerRegistry
@@ -103,6 +104,7 @@ class Broker:
             (
                 service_handler(self.sessions, "SessionService"),
                 tables.handler(),
+                FlightServicer(self.core).handler(),
                 service_handler(objects, "ObjectService"),
             )
         )

@@ -122,9 +122,11 @@ class Core:
             shm_name=shm_name,
         )
 
-    def import_response(self, sid: str, obj: StoredObject) -> pb.ImportResponse:
+    def import_response(
+        self, sid: str, obj: StoredObject, export_id: int | None = None
+    ) -> pb.ImportResponse:
         try:
-            export_id = self.store.add_object(sid, obj)
+            export_id = self.store.add_object(sid, obj, export_id)
         except BrokerError:
             self.shm.unlink(obj.shm_name)
             raise

@@ -197,20 +197,28 @@ class Store:
         """Bytes of an upload in progress, counted against the limits as they arrive."""
         return Budget(self)
 
-    def add_object(self, sid: str, obj: StoredObject) -> int:
-        """Store a new object as an export of `sid`; return the export id."""
+    def add_object(self, sid: str, obj: StoredObject, export_id: int | None = None) -> int:
+        """Store a new object as an export of `sid`; return the export id.
+
+        `export_id`: the id the client chose (pydeephaven picks its own), refused if taken.
+        """
         state = self.session(sid)
+        if export_id is not None and export_id in state.exports:
+            raise BrokerError(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"export {export_id} already exists in this session; release it or pick another id",
+            )
         self.reserve(obj.nbytes)
         obj.oid = next(self._oids)
         obj.owner = sid
         self.total_bytes += obj.nbytes
-        return self._new_export(state, obj)
+        return self._new_export(state, obj, export_id)
 
     def export_object(self, sid: str, obj: StoredObject) -> int:
         """A new export of an already stored object in session `sid`."""
         return self._new_export(self.session(sid), obj)
 
-    def _new_export(self, state: SessionState, obj: StoredObject) -> int:
+    def _new_export(self, state: SessionState, obj: StoredObject, chosen: int | None = None) -> int:
         if len(state.exports) >= self.limits.max_exports_per_session:
             if obj.refs == 0:
                 self._free(obj)
@@ -219,7 +227,9 @@ class Store:
                 f"this session holds {len(state.exports)} exports (the limit); release "
                 "tables and objects you no longer use",
             )
-        export_id = next(state.ids)
+        export_id = chosen if chosen is not None else next(state.ids)
+        while export_id in state.exports:  # taken by a client-chosen id
+            export_id = next(state.ids)
         state.exports[export_id] = obj
         obj.refs += 1
         return export_id
@@ -229,6 +239,21 @@ class Store:
         self._on_free(obj)
 
     # tickets ---------------------------------------------------------------------------------
+    def resolve_shared(self, raw: bytes) -> tuple[StoredObject, Binding]:
+        """The object behind a shared or scope ticket, for a caller without a session."""
+        ticket = self.parse(raw)
+        if isinstance(ticket, ExportTicket):
+            raise BrokerError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"export {ticket.id} exists only in the session that holds it: send that "
+                "session's id as the x-ticketbooth-session header, or use a shared or scope "
+                "ticket",
+            )
+        binding = self.bindings.get(ticket.bytes)
+        if binding is None:
+            raise _not_found(ticket)
+        return binding.obj, binding
+
     def resolve(self, sid: str, raw: bytes) -> tuple[StoredObject, Binding | None]:
         state = self.session(sid)
         ticket = self.parse(raw)

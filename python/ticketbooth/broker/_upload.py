@@ -1,4 +1,6 @@
-"""One remote table upload: decoded, validated and written to its segment off the event loop.
+"""One remote table upload (a Flight DoPut): decoded, validated and written to its segment,
+off the event loop. Batches are written in slices of at most `max_batch_bytes`, so DoGet can
+send the segment's messages as they are.
 
 Every method but `__init__` is meant to run in a worker thread (``asyncio.to_thread``), so a
 large upload never stalls other sessions. Nothing reaches the store unless every batch passed
@@ -19,12 +21,19 @@ from .._errors import InvalidInputError
 
 
 class TableUpload:
-    def __init__(self, path: str, first_message: Any) -> None:
+    def __init__(self, path: str, first_message: Any, max_batch_bytes: int) -> None:
+        """`first_message`: the encapsulated IPC schema message.
+
+        Raises:
+            InvalidInputError: it is not one.
+        """
         self.path = path
+        self.max_batch_bytes = max_batch_bytes
         self._reader = _arrow.MessageReader(first_message)  # InvalidInputError if not a schema
         self.schema: pa.Schema = self._reader.schema
         self.rows = 0
-        self._parts: list[bytes] = []
+        # a dictionary schema is read as one IPC stream: the schema message starts it
+        self._parts: list[bytes] = [bytes(first_message)] if self.streamed else []
         self._sink: pa.NativeFile | None = None
         self._writer: pa.ipc.RecordBatchFileWriter | None = None
         self._lock = threading.Lock()
@@ -47,7 +56,8 @@ class TableUpload:
             return
         batch = self._reader.batch(message)
         _arrow.validate(batch)
-        self._write(batch)
+        for piece in _arrow.fitted(batch, self.max_batch_bytes):
+            self._write(piece)
         self.rows += batch.num_rows
 
     def _write(self, batch: pa.RecordBatch) -> None:
@@ -89,7 +99,9 @@ class TableUpload:
         for batch in table.to_batches():
             _arrow.validate(batch)
         self.rows = table.num_rows
-        return _arrow.write_ipc_file(_arrow.as_reader(table), self.path)
+        return _arrow.write_ipc_file(
+            _arrow.as_reader(table), self.path, max_batch_bytes=self.max_batch_bytes
+        )
 
     def _close(self) -> None:
         writer, sink, self._writer, self._sink = self._writer, self._sink, None, None

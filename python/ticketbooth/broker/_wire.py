@@ -89,15 +89,17 @@ _KINDS = {
 def service_handler(
     servicer: Any,
     service: str,
+    module: Any = pb,
     raw_in: frozenset[str] = frozenset(),
     raw_out: frozenset[str] = frozenset(),
 ) -> grpc.GenericRpcHandler[Any, Any]:
-    """Handlers for every method of `service` (e.g. "SessionService") found on `servicer`.
+    """Handlers for every method of `service` (e.g. "SessionService") found on `servicer`;
+    `module` holds the service's generated messages (ticketbooth's, or Flight's subset).
 
     Methods named in `raw_in`/`raw_out` take/return bytes framed by hand (see `_framing`);
     their handlers parse (and refuse) what they receive themselves.
     """
-    descriptor = pb.DESCRIPTOR.services_by_name[service]
+    descriptor = module.DESCRIPTOR.services_by_name[service]
     handlers = {}
     for method in descriptor.methods:
         make = _KINDS[(method.client_streaming, method.server_streaming)]
@@ -106,7 +108,7 @@ def service_handler(
             getattr(servicer, method.name)
             if raw
             else _wrap(method, getattr(servicer, method.name)),
-            request_deserializer=None if raw else _parser(getattr(pb, method.input_type.name)),
+            request_deserializer=None if raw else _parser(getattr(module, method.input_type.name)),
             response_serializer=None if method.name in raw_out else _serialize,
         )
     return grpc.method_handlers_generic_handler(descriptor.full_name, handlers)

@@ -521,53 +521,6 @@ class ImportResponse(_message.Message):
 Global___ImportResponse: _TypeAlias = ImportResponse  # noqa: Y015
 
 @_typing.final
-class TableChunk(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    IPC_MESSAGE_FIELD_NUMBER: _builtins.int
-    END_FIELD_NUMBER: _builtins.int
-    NUM_ROWS_FIELD_NUMBER: _builtins.int
-    ipc_message: _builtins.bytes
-    end: _builtins.bool
-    """PutTable only: the sender's last message carries end = true and the row count, so a
-    stream cut short (cancelled, refused, sender died) is never stored as a whole table.
-    """
-    num_rows: _builtins.int
-    def __init__(
-        self,
-        *,
-        ipc_message: _builtins.bytes = ...,
-        end: _builtins.bool = ...,
-        num_rows: _builtins.int = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "ipc_message", b"ipc_message", "num_rows", b"num_rows"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___TableChunk: _TypeAlias = TableChunk  # noqa: Y015
-
-@_typing.final
-class GetTableRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    TICKET_FIELD_NUMBER: _builtins.int
-    ticket: _builtins.bytes
-    def __init__(
-        self,
-        *,
-        ticket: _builtins.bytes = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ticket", b"ticket"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___GetTableRequest: _TypeAlias = GetTableRequest  # noqa: Y015
-
-@_typing.final
 class ObjectChunk(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

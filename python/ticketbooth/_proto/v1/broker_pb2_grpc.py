@@ -453,7 +453,8 @@ class SessionService:
 
 
 class TableServiceStub:
-    """Arrow tables in and out.
+    """Same-host tables. Remote tables travel over Arrow Flight (arrow.flight.protocol.
+    FlightService, proto/arrow/flight/protocol/flight.proto) on the same ports.
     """
 
     def __init__(self, channel):
@@ -467,38 +468,15 @@ class TableServiceStub:
                 request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportShmRequest.SerializeToString,
                 response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.FromString,
                 _registered_method=True)
-        self.PutTable = channel.stream_unary(
-                '/ticketbooth.v1.TableService/PutTable',
-                request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.TableChunk.SerializeToString,
-                response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.FromString,
-                _registered_method=True)
-        self.GetTable = channel.unary_stream(
-                '/ticketbooth.v1.TableService/GetTable',
-                request_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.GetTableRequest.SerializeToString,
-                response_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.TableChunk.FromString,
-                _registered_method=True)
 
 
 class TableServiceServicer:
-    """Arrow tables in and out.
+    """Same-host tables. Remote tables travel over Arrow Flight (arrow.flight.protocol.
+    FlightService, proto/arrow/flight/protocol/flight.proto) on the same ports.
     """
 
     def ImportShm(self, request, context):
-        """Same host: the client wrote an Arrow IPC file into the broker's shm directory.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def PutTable(self, request_iterator, context):
-        """Remote: the first chunk is the IPC schema message, then one record batch per chunk.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetTable(self, request, context):
-        """Remote: the IPC schema message, then record batches, each message <= the size limit.
+        """The client wrote an Arrow IPC file into the broker's shm directory.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -512,16 +490,6 @@ def add_TableServiceServicer_to_server(servicer, server):
                     request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportShmRequest.FromString,
                     response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.SerializeToString,
             ),
-            'PutTable': grpc.stream_unary_rpc_method_handler(
-                    servicer.PutTable,
-                    request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.TableChunk.FromString,
-                    response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.SerializeToString,
-            ),
-            'GetTable': grpc.unary_stream_rpc_method_handler(
-                    servicer.GetTable,
-                    request_deserializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.GetTableRequest.FromString,
-                    response_serializer=ticketbooth_dot___proto_dot_v1_dot_broker__pb2.TableChunk.SerializeToString,
-            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'ticketbooth.v1.TableService', rpc_method_handlers)
@@ -531,7 +499,8 @@ def add_TableServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class TableService:
-    """Arrow tables in and out.
+    """Same-host tables. Remote tables travel over Arrow Flight (arrow.flight.protocol.
+    FlightService, proto/arrow/flight/protocol/flight.proto) on the same ports.
     """
 
     @staticmethod
@@ -551,60 +520,6 @@ class TableService:
             '/ticketbooth.v1.TableService/ImportShm',
             ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportShmRequest.SerializeToString,
             ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def PutTable(request_iterator,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.stream_unary(
-            request_iterator,
-            target,
-            '/ticketbooth.v1.TableService/PutTable',
-            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.TableChunk.SerializeToString,
-            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.ImportResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetTable(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/ticketbooth.v1.TableService/GetTable',
-            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.GetTableRequest.SerializeToString,
-            ticketbooth_dot___proto_dot_v1_dot_broker__pb2.TableChunk.FromString,
             options,
             channel_credentials,
             insecure,

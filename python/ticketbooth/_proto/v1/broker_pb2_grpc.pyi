@@ -160,33 +160,31 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class TableServiceStub:
-    """Arrow tables in and out."""
+    """Same-host tables. Remote tables travel over Arrow Flight (arrow.flight.protocol.
+    FlightService, proto/arrow/flight/protocol/flight.proto) on the same ports.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> TableServiceAsyncStub: ...
     ImportShm: _grpc.UnaryUnaryMultiCallable[_broker_pb2.ImportShmRequest, _broker_pb2.ImportResponse]
-    """Same host: the client wrote an Arrow IPC file into the broker's shm directory."""
-    PutTable: _grpc.StreamUnaryMultiCallable[_broker_pb2.TableChunk, _broker_pb2.ImportResponse]
-    """Remote: the first chunk is the IPC schema message, then one record batch per chunk."""
-    GetTable: _grpc.UnaryStreamMultiCallable[_broker_pb2.GetTableRequest, _broker_pb2.TableChunk]
-    """Remote: the IPC schema message, then record batches, each message <= the size limit."""
+    """The client wrote an Arrow IPC file into the broker's shm directory."""
 
 @_typing.type_check_only
 class TableServiceAsyncStub(TableServiceStub):
-    """Arrow tables in and out."""
+    """Same-host tables. Remote tables travel over Arrow Flight (arrow.flight.protocol.
+    FlightService, proto/arrow/flight/protocol/flight.proto) on the same ports.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ImportShm: _aio.UnaryUnaryMultiCallable[_broker_pb2.ImportShmRequest, _broker_pb2.ImportResponse]  # type: ignore[assignment]
-    """Same host: the client wrote an Arrow IPC file into the broker's shm directory."""
-    PutTable: _aio.StreamUnaryMultiCallable[_broker_pb2.TableChunk, _broker_pb2.ImportResponse]  # type: ignore[assignment]
-    """Remote: the first chunk is the IPC schema message, then one record batch per chunk."""
-    GetTable: _aio.UnaryStreamMultiCallable[_broker_pb2.GetTableRequest, _broker_pb2.TableChunk]  # type: ignore[assignment]
-    """Remote: the IPC schema message, then record batches, each message <= the size limit."""
+    """The client wrote an Arrow IPC file into the broker's shm directory."""
 
 class TableServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Arrow tables in and out."""
+    """Same-host tables. Remote tables travel over Arrow Flight (arrow.flight.protocol.
+    FlightService, proto/arrow/flight/protocol/flight.proto) on the same ports.
+    """
 
     @_abc_1.abstractmethod
     def ImportShm(
@@ -194,23 +192,7 @@ class TableServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _broker_pb2.ImportShmRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_broker_pb2.ImportResponse, _abc.Awaitable[_broker_pb2.ImportResponse]]:
-        """Same host: the client wrote an Arrow IPC file into the broker's shm directory."""
-
-    @_abc_1.abstractmethod
-    def PutTable(
-        self,
-        request_iterator: _MaybeAsyncIterator[_broker_pb2.TableChunk],
-        context: _ServicerContext,
-    ) -> _typing.Union[_broker_pb2.ImportResponse, _abc.Awaitable[_broker_pb2.ImportResponse]]:
-        """Remote: the first chunk is the IPC schema message, then one record batch per chunk."""
-
-    @_abc_1.abstractmethod
-    def GetTable(
-        self,
-        request: _broker_pb2.GetTableRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_broker_pb2.TableChunk], _abc.AsyncIterator[_broker_pb2.TableChunk]]:
-        """Remote: the IPC schema message, then record batches, each message <= the size limit."""
+        """The client wrote an Arrow IPC file into the broker's shm directory."""
 
 def add_TableServiceServicer_to_server(servicer: TableServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -1,0 +1,212 @@
+"""Arrow Flight on the broker's ports: any Flight client fetches a shared or named table;
+ticketbooth's own Session uses it for every remote transfer.
+
+DoGet streams a table's segment as it lies in shared memory: its IPC messages are already
+at most `Limits.chunk_bytes`, so each FlightData is framed from zero-copy views of the
+mapped file with one join (`_framing.encode`), in a worker thread while the previous one is
+sent. DoPut feeds a `TableUpload` (validated, sized against the limits as it arrives).
+Tickets are ticketbooth's (and Deephaven's) ticket bytes; every call carries the broker's
+token; a session (the x-ticketbooth-session header) is needed for export tickets and DoPut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import grpc
+
+from .. import _arrow, _framing
+from .._errors import InvalidInputError, LimitExceededError
+from .._proto.flight import flight_pb2 as fl
+from .._tickets import ExportTicket, ScopeTicket
+from ._auth import SESSION_HEADER, metadata_value
+from ._flight_put import PutTarget, put_target, receive
+from ._servicer import Core, Ctx, refusal_code, refusals
+from ._store import Binding, BrokerError, StoredObject
+from ._wire import service_handler
+
+SERVICE = "FlightService"
+UNIMPLEMENTED = (
+    "{method} is not served by the ticketbooth broker: it serves DoGet (ticket = ticket "
+    "bytes), DoPut, GetFlightInfo, GetSchema and ListFlights; authenticate with the metadata "
+    "'authorization: Bearer <token>' on every call (no handshake)"
+)
+
+
+def _stream_refusals(
+    fn: Callable[..., AsyncIterator[Any]],
+) -> Callable[..., AsyncIterator[Any]]:
+    """`refusals` for streaming handlers: a refusal becomes the call's status."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, request: Any, context: Ctx) -> AsyncIterator[Any]:
+        try:
+            async for message in fn(self, request, context):
+                yield message
+        except BrokerError as err:
+            await context.abort(err.code, err.message)
+        except (InvalidInputError, LimitExceededError) as exc:
+            await context.abort(refusal_code(exc), str(exc))
+
+    return wrapper
+
+
+def _next_frame(messages: Iterator[tuple[memoryview, memoryview]]) -> bytes | None:
+    parts = next(messages, None)
+    return None if parts is None else _framing.encode(*parts)
+
+
+class FlightServicer:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.store = core.store
+        self.shm = core.shm
+        self._pins: dict[tuple[str, bytes], int] = {}  # DoPut publishes: (sid, ticket) -> export
+        self.store.closed_hooks.append(self._session_closed)
+
+    def handler(self) -> grpc.GenericRpcHandler[Any, Any]:
+        return service_handler(
+            self, SERVICE, module=fl, raw_in=frozenset({"DoPut"}), raw_out=frozenset({"DoGet"})
+        )
+
+    # lookups ---------------------------------------------------------------------------------
+    def _caller(self, context: Ctx) -> str | None:
+        """The caller's session when it sent one (export tickets need it), after the token."""
+        self.core.authorize(context)
+        sid = metadata_value(context, SESSION_HEADER)
+        if sid:
+            self.store.touch(sid)
+        return sid or None
+
+    def _table(self, sid: str | None, raw: bytes) -> tuple[StoredObject, Binding | None]:
+        obj, binding = self.store.resolve(sid, raw) if sid else self.store.resolve_shared(raw)
+        if obj.type != "Table":
+            raise BrokerError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the ticket holds a {obj.type}, not a table; Flight serves tables (fetch "
+                "figures with ticketbooth's Session.fetch_object)",
+            )
+        return obj, binding
+
+    def _descriptor_ticket(self, descriptor: fl.FlightDescriptor) -> bytes:
+        if descriptor.type == fl.FlightDescriptor.PATH and len(descriptor.path) == 1:
+            return ScopeTicket.scope_ticket(descriptor.path[0]).bytes
+        if descriptor.type == fl.FlightDescriptor.CMD and descriptor.cmd:
+            return bytes(descriptor.cmd)
+        raise BrokerError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "name a table by a descriptor PATH [name], or CMD = its ticket bytes",
+        )
+
+    def _info(self, obj: StoredObject, ticket: bytes, descriptor: fl.FlightDescriptor) -> Any:
+        return fl.FlightInfo(
+            schema=obj.schema,
+            flight_descriptor=descriptor,
+            endpoint=[fl.FlightEndpoint(ticket=fl.Ticket(ticket=ticket))],
+            total_records=obj.num_rows,
+            total_bytes=obj.nbytes,
+        )
+
+    # the served methods ------------------------------------------------------------------------
+    @_stream_refusals
+    async def DoGet(self, request: fl.Ticket, context: Ctx) -> AsyncIterator[bytes]:
+        obj, _ = self._table(self._caller(context), request.ticket)
+        data = _arrow.map_segment(self.shm.file(obj.shm_name))  # pages outlive a release
+        lim = self.store.limits
+        found = await asyncio.to_thread(
+            _arrow.segment_messages, data, lim.chunk_bytes, lim.max_message_bytes
+        )
+        messages = iter(found)
+
+        def ahead() -> asyncio.Future[bytes | None]:
+            return asyncio.ensure_future(asyncio.to_thread(_next_frame, messages))
+
+        pending = ahead()
+        try:  # frame n+1 is made in a worker thread while frame n is sent
+            while (frame := await pending) is not None:
+                pending = ahead()
+                yield frame
+        finally:
+            pending.cancel()
+
+    @_stream_refusals
+    async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
+        sid = self._caller(context)
+        if sid is None:
+            raise BrokerError(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "DoPut stores a table in a session: send the metadata x-ticketbooth-session "
+                "with the id of an open session (ticketbooth's Session.session_id, or "
+                "SessionService.OpenSession)",
+            )
+        it = request_iterator.__aiter__()
+        try:
+            frame = _framing.decode(await it.__anext__())
+        except StopAsyncIteration:
+            raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty DoPut stream") from None
+        target = put_target(frame.descriptor)
+        response = await receive(self.core, sid, frame, it, target)
+        if target.publish is not None:
+            self._publish(sid, response.export_ticket, target)
+        yield fl.PutResult(app_metadata=response.SerializeToString())
+
+    def _publish(self, sid: str, export: bytes, target: PutTarget) -> None:
+        """Publish a DoPut's import to its target; the session keeps it until it publishes
+        there again (the previous import is released), releases it, or closes."""
+        assert target.publish is not None
+        self.store.publish(sid, export, target.publish)
+        key = (sid, target.publish)
+        old = self._pins.get(key)
+        self._pins[key] = ExportTicket(export).id
+        if old is not None:
+            self.store.release(sid, ExportTicket.export_ticket(old).bytes)
+
+    def _session_closed(self, sid: str, reason: str) -> None:
+        for key in [k for k in self._pins if k[0] == sid]:
+            del self._pins[key]
+
+    @refusals
+    async def GetFlightInfo(self, request: fl.FlightDescriptor, context: Ctx) -> Any:
+        ticket = self._descriptor_ticket(request)
+        obj, _ = self._table(self._caller(context), ticket)
+        return self._info(obj, ticket, request)
+
+    @refusals
+    async def GetSchema(self, request: fl.FlightDescriptor, context: Ctx) -> Any:
+        obj, _ = self._table(self._caller(context), self._descriptor_ticket(request))
+        return fl.SchemaResult(schema=obj.schema)
+
+    @_stream_refusals
+    async def ListFlights(self, request: fl.Criteria, context: Ctx) -> AsyncIterator[Any]:
+        self._caller(context)
+        for binding in self.store.scope_bindings():
+            if binding.obj.type == "Table":
+                name = getattr(binding.ticket, "name", "")
+                path = fl.FlightDescriptor(type=fl.FlightDescriptor.PATH, path=[name])
+                yield self._info(binding.obj, binding.ticket.bytes, path)
+
+    async def _unimplemented(self, request: Any, context: Ctx, method: str) -> Any:
+        self.core.authorize(context)
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, UNIMPLEMENTED.format(method=method))
+
+    async def Handshake(self, request: Any, context: Ctx) -> AsyncIterator[Any]:
+        await self._unimplemented(request, context, "Handshake")
+        yield  # pragma: no cover
+
+    async def PollFlightInfo(self, request: Any, context: Ctx) -> Any:
+        return await self._unimplemented(request, context, "PollFlightInfo")
+
+    async def DoExchange(self, request: Any, context: Ctx) -> AsyncIterator[Any]:
+        await self._unimplemented(request, context, "DoExchange")
+        yield  # pragma: no cover
+
+    async def DoAction(self, request: Any, context: Ctx) -> AsyncIterator[Any]:
+        await self._unimplemented(request, context, "DoAction")
+        yield  # pragma: no cover
+
+    async def ListActions(self, request: Any, context: Ctx) -> AsyncIterator[Any]:
+        await self._unimplemented(request, context, "ListActions")
+        yield  # pragma: no cover

@@ -1,0 +1,128 @@
+"""Flight DoPut: where an upload goes (its descriptor), and receiving it.
+
+Descriptors: CMD ``ticketbooth:import`` (a new export of the caller's session; the stream
+must end with the ``ticketbooth:end:<rows>`` marker, so a stream cut short is never stored),
+PATH ``["export", N]`` (export N, the id chosen by the client, as pydeephaven does), PATH
+``[name]`` or CMD = ticket bytes (published there). Other clients' streams are complete when
+they end without error (a cancelled call is never stored either).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+
+from .. import _framing
+from .._errors import InvalidInputError
+from .._proto.flight import flight_pb2 as fl
+from .._proto.v1 import broker_pb2 as pb
+from .._tickets import ExportTicket, ScopeTicket, ticket_from_bytes
+from ._servicer import Core
+from ._store import BrokerError
+from ._upload import TableUpload
+
+IMPORT_COMMAND = b"ticketbooth:import"
+END_MARKER = b"ticketbooth:end:"
+
+
+@dataclass(frozen=True)
+class PutTarget:
+    export_id: int | None = None  # chosen by the client
+    publish: bytes | None = None  # ticket to publish the import to
+    marked: bool = False  # the stream must end with END_MARKER
+
+
+def _refused(message: str) -> BrokerError:
+    return BrokerError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def put_target(raw: memoryview | None) -> PutTarget:
+    """The target named by the first FlightData's descriptor.
+
+    Raises:
+        BrokerError: no descriptor, or one that names nothing this broker stores.
+    """
+    if raw is None:
+        raise _refused("the first FlightData of a DoPut must carry a FlightDescriptor")
+    try:
+        descriptor = fl.FlightDescriptor.FromString(bytes(raw))
+    except Exception as exc:
+        raise _refused(f"malformed FlightDescriptor: {exc}") from exc
+    path, cmd = list(descriptor.path), bytes(descriptor.cmd)
+    if descriptor.type == fl.FlightDescriptor.CMD and cmd == IMPORT_COMMAND:
+        return PutTarget(marked=True)
+    if descriptor.type == fl.FlightDescriptor.PATH and len(path) == 2 and path[0] == "export":
+        if not path[1].isdigit() or not 0 < int(path[1]) < 2**31:
+            raise _refused(f"export id {path[1]!r} is not a number from 1 to 2**31-1")
+        return PutTarget(export_id=int(path[1]))
+    try:
+        if descriptor.type == fl.FlightDescriptor.PATH and len(path) == 1:
+            return PutTarget(publish=ScopeTicket.scope_ticket(path[0]).bytes)
+        if descriptor.type == fl.FlightDescriptor.CMD and cmd:
+            ticket = ticket_from_bytes(cmd)
+            if not isinstance(ticket, ExportTicket):
+                return PutTarget(publish=ticket.bytes)
+    except InvalidInputError as exc:
+        raise _refused(str(exc)) from exc
+    raise _refused(
+        "a DoPut descriptor names its target: PATH [name] or CMD = a shared or scope "
+        "ticket's bytes (publish there), PATH ['export', N], or CMD 'ticketbooth:import'"
+    )
+
+
+def _add(upload: TableUpload, frame: _framing.Frame) -> None:
+    upload.add(_framing.ipc_message(frame.header, frame.body))  # the one copy, in a thread
+
+
+def _end_rows(app_metadata: memoryview) -> int | None:
+    data = bytes(app_metadata)
+    if not data.startswith(END_MARKER):
+        return None
+    count = data[len(END_MARKER) :]
+    if not count.isdigit():
+        raise _refused(f"malformed end marker {data[:40]!r}")
+    return int(count)
+
+
+async def receive(
+    core: Core,
+    sid: str,
+    first: _framing.Frame,
+    rest: AsyncIterator[bytes],
+    target: PutTarget,
+) -> pb.ImportResponse:
+    """Store the table a DoPut carries as an export of `sid` (validated, within limits)."""
+    if not first.header:
+        raise _refused("the first FlightData of a DoPut must carry the schema")
+    schema_message = _framing.ipc_message(first.header, first.body)
+    path = core.shm.file(core.shm.new_name("obj"))
+    upload = TableUpload(path, schema_message, core.store.limits.chunk_bytes)
+    end: int | None = None
+    try:
+        with core.store.budget() as budget:
+            async for raw in rest:
+                frame = _framing.decode(raw)
+                end = _end_rows(frame.app_metadata) if end is None else end
+                if not frame.header:
+                    continue
+                if end is not None:
+                    raise _refused("the stream carried data after its end marker")
+                budget.grow(len(frame.header) + len(frame.body))
+                await asyncio.to_thread(_add, upload, frame)
+            if target.marked and end is None:
+                raise _refused(
+                    "the table stream ended without its end marker (cancelled or cut "
+                    "short); nothing was stored"
+                )
+            schema, rows = await asyncio.to_thread(upload.finish)
+        if end is not None and end != rows:
+            raise _refused(f"the table stream announced {end} rows but carried {rows}")
+    except BaseException:
+        await asyncio.shield(asyncio.to_thread(upload.abort))
+        raise
+    obj = core.table_object(os.path.basename(path), schema, rows)
+    return core.import_response(sid, obj, export_id=target.export_id)
