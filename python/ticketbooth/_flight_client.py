@@ -160,7 +160,7 @@ class FlightTransport:
 
     def _put_worker(self, reader: pa.RecordBatchReader, limit: int, upload: _Upload) -> None:
         chunk_bytes = chunk_budget(limit)
-        writer = None
+        writer: Any = None
         try:
             descriptor = fl.FlightDescriptor.for_command(IMPORT_COMMAND)
             writer, results = self._flight().do_put(descriptor, reader.schema, self._options)
