@@ -24,6 +24,7 @@ from ._errors import (
 )
 from ._flight_client import FlightTransport
 from ._keepalive import FORGOTTEN, KeepAlive
+from ._limits import chunk_budget
 from ._proto.v1 import broker_pb2 as pb
 from ._session_objects import ObjectCalls
 from ._table import Table
@@ -264,7 +265,9 @@ class Session(ObjectCalls):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             lock_incoming(fd)
-            _arrow.write_ipc_file(reader, path, exists=True)
+            # in message-sized batches, so remote readers get the file's messages as they are
+            chunk = chunk_budget(int(self._server.limits.max_message_bytes))
+            _arrow.write_ipc_file(reader, path, exists=True, max_batch_bytes=chunk)
             req = pb.ImportShmRequest(shm_name=name)
             # the broker validates every byte (>= 1 GB/s measured): allow for it
             validation_s = os.fstat(fd).st_size / VALIDATION_BYTES_PER_S
