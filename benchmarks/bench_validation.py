@@ -4,9 +4,9 @@
     python benchmarks/bench_validation.py [--rows N] [--repeat K]
 
 For a table of N rows (default 10M) per column type and for the usual 4-column mix:
-  * write     a plain Arrow IPC file to /dev/shm: what a same-host publisher pays anyway
-  * open      the broker's old check: open the file, read every batch header (no validation)
-  * validate  the broker's check now (`_arrow.ipc_file_info`): open + `validate(full=True)`
+  * write     a segment (Arrow IPC stream) in /dev/shm: what a same-host publisher pays anyway
+  * open      the check before validation: map the segment, read every batch (no validation)
+  * validate  the broker's check now (`_segments.segment_info`): open + `validate(full=True)`
               of every batch
   * remote    `validate(full=True)` of the same data as 4 MiB record-batch messages, the
               unit of the remote path (decode included)
@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from ticketbooth import _arrow
+from ticketbooth import _arrow, _segments
 
 
 def tables(rows: int) -> dict[str, pa.Table]:
@@ -64,9 +64,7 @@ def median_s(fn: Callable[[], object], repeat: int) -> float:
 
 
 def old_open(path: str) -> None:
-    with pa.memory_map(path, "r") as source:
-        reader = pa.ipc.open_file(source)
-        sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    _segments.read_segment(path)
 
 
 def remote_validate(messages: list[pa.Buffer], schema: pa.Schema) -> None:
@@ -78,15 +76,15 @@ def measure(name: str, table: pa.Table, base: str, repeat: int) -> str:
     path = os.path.join(base, f"bench-validation-{os.getpid()}.arrow")
 
     def write() -> None:
-        _arrow.unlink_quietly(path)
-        _arrow.write_ipc_file(_arrow.as_reader(table), path)
+        _segments.unlink_quietly(path)
+        _segments.write_segment(_arrow.as_reader(table), path)
 
     try:
         t_write = median_s(write, repeat)
         t_open = median_s(lambda: old_open(path), repeat)
-        t_val = median_s(lambda: _arrow.ipc_file_info(path), repeat)
+        t_val = median_s(lambda: _segments.segment_info(path), repeat)
     finally:
-        _arrow.unlink_quietly(path)
+        _segments.unlink_quietly(path)
     messages = [
         piece.serialize()
         for batch in table.to_batches()

@@ -111,8 +111,14 @@ def ipc_parts(message: Any) -> tuple[memoryview, memoryview]:
     return data[8 : 8 + size], data[8 + size :]
 
 
+def ipc_prefix(header_size: int) -> tuple[bytes, bytes]:
+    """What goes before and after a flatbuffer header of this size in an encapsulated IPC
+    message: the continuation and length, and the padding to 8 bytes."""
+    pad = -header_size % 8
+    return _CONTINUATION + (header_size + pad).to_bytes(4, "little"), b"\0" * pad
+
+
 def ipc_message(header: memoryview, body: memoryview) -> bytes:
     """The encapsulated IPC message of a FlightData's header and body (one copy)."""
-    pad = -len(header) % 8
-    prefix = _CONTINUATION + (len(header) + pad).to_bytes(4, "little")
-    return b"".join((prefix, header, b"\0" * pad, body))
+    prefix, pad = ipc_prefix(len(header))
+    return b"".join((prefix, header, pad, body))

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import pyarrow as pa
 
-from . import _arrow, _discovery
+from . import _arrow, _discovery, _segments
 from ._connection import Connection, read_file
 from ._deadline import Progress
 from ._errors import (
@@ -267,13 +267,13 @@ class Session(ObjectCalls):
             lock_incoming(fd)
             # in message-sized batches, so remote readers get the file's messages as they are
             chunk = chunk_budget(int(self._server.limits.max_message_bytes))
-            _arrow.write_ipc_file(reader, path, exists=True, max_batch_bytes=chunk)
+            _segments.write_segment(reader, path, exists=True, max_batch_bytes=chunk)
             req = pb.ImportShmRequest(shm_name=name)
             # the broker validates every byte (>= 1 GB/s measured): allow for it
             validation_s = os.fstat(fd).st_size / VALIDATION_BYTES_PER_S
             return self._call("import table", self._conn.tables.ImportShm, req, validation_s)
         except BaseException:
-            _arrow.unlink_quietly(path)
+            _segments.unlink_quietly(path)
             raise
         finally:
             os.close(fd)
@@ -316,7 +316,7 @@ class Session(ObjectCalls):
             if self._closed:
                 raise SessionClosedError("cannot read the table: its session is closed")
             if self._same_host:
-                return _arrow.read_ipc_file(shm)
+                return _segments.read_segment(shm)
             try:
                 return self._flight.fetch(export, info.nbytes)
             except TicketboothError as exc:

@@ -31,7 +31,7 @@ from tests.integration.conftest import (
     rpc_error,
     shm_files,
 )
-from ticketbooth import _arrow
+from ticketbooth import _arrow, _segments
 from ticketbooth._proto.flight import flight_pb2 as fl
 from ticketbooth._proto.v1 import broker_pb2 as pb
 
@@ -234,7 +234,7 @@ def test_import_shm_file_that_is_not_arrow(published: Published, content: bytes)
 
 def test_import_shm_symlink_is_refused(published: Published, tmp_path: Path) -> None:
     target = tmp_path / "elsewhere.arrow"
-    _arrow.write_ipc_file(_arrow.as_reader(published.data), str(target))
+    _segments.write_segment(_arrow.as_reader(published.data), str(target))
     original = target.read_bytes()
     with tb.Session() as s:
         name = f"in-{secrets.token_hex(16)}.arrow"

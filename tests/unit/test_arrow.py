@@ -7,14 +7,9 @@ import pyarrow as pa
 import pytest
 
 from ticketbooth import InvalidInputError, LimitExceededError
-from ticketbooth._arrow import (
-    as_reader,
-    map_segment,
-    message_sized,
-    segment_messages,
-    write_ipc_file,
-)
+from ticketbooth._arrow import as_reader, message_sized
 from ticketbooth._framing import ipc_message
+from ticketbooth._segments import map_segment, segment_messages, write_segment
 
 TABLE = pa.table({"i": list(range(1000)), "s": [f"row {i}" for i in range(1000)]})
 
@@ -57,7 +52,7 @@ def test_not_a_table(data: object) -> None:
 
 def segment(tmp_path: Path, table: pa.Table, max_batch_bytes: int) -> pa.Buffer:
     path = str(tmp_path / "segment.arrow")
-    write_ipc_file(as_reader(table), path, max_batch_bytes=max_batch_bytes)
+    write_segment(as_reader(table), path, max_batch_bytes=max_batch_bytes)
     return map_segment(path)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 
-from .. import _arrow, _framing
+from .. import _framing, _segments
 from .._errors import InvalidInputError, LimitExceededError
 from .._proto.flight import flight_pb2 as fl
 from .._tickets import ExportTicket, ScopeTicket
@@ -114,10 +114,10 @@ class FlightServicer:
     @_stream_refusals
     async def DoGet(self, request: fl.Ticket, context: Ctx) -> AsyncIterator[bytes]:
         obj, _ = self._table(self._caller(context), request.ticket)
-        data = _arrow.map_segment(self.shm.file(obj.shm_name))  # pages outlive a release
+        data = _segments.map_segment(self.shm.file(obj.shm_name))  # pages outlive a release
         lim = self.store.limits
         found = await asyncio.to_thread(
-            _arrow.segment_messages, data, lim.chunk_bytes, lim.max_message_bytes
+            _segments.segment_messages, data, lim.chunk_bytes, lim.max_message_bytes
         )
         messages = iter(found)
 

@@ -74,10 +74,6 @@ def put_target(raw: memoryview | None) -> PutTarget:
     )
 
 
-def _add(upload: TableUpload, frame: _framing.Frame) -> None:
-    upload.add(_framing.ipc_message(frame.header, frame.body))  # the one copy, in a thread
-
-
 def _end_rows(app_metadata: memoryview) -> int | None:
     data = bytes(app_metadata)
     if not data.startswith(END_MARKER):
@@ -98,10 +94,10 @@ async def receive(
     """Store the table a DoPut carries as an export of `sid` (validated, within limits)."""
     if not first.header:
         raise _refused("the first FlightData of a DoPut must carry the schema")
-    schema_message = _framing.ipc_message(first.header, first.body)
     path = core.shm.file(core.shm.new_name("obj"))
-    upload = TableUpload(path, schema_message, core.store.limits.chunk_bytes)
+    upload = TableUpload(path, first.header)
     end: int | None = None
+    adding: asyncio.Future[None] | None = None  # batch n is written while n+1 arrives
     try:
         with core.store.budget() as budget:
             async for raw in rest:
@@ -112,7 +108,13 @@ async def receive(
                 if end is not None:
                     raise _refused("the stream carried data after its end marker")
                 budget.grow(len(frame.header) + len(frame.body))
-                await asyncio.to_thread(_add, upload, frame)
+                if adding is not None:
+                    await adding
+                adding = asyncio.ensure_future(
+                    asyncio.to_thread(upload.add, frame.header, frame.body)
+                )
+            if adding is not None:
+                await adding
             if target.marked and end is None:
                 raise _refused(
                     "the table stream ended without its end marker (cancelled or cut "

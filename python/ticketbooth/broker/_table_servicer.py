@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from .. import _arrow
+from .. import _segments
 from .._proto.v1 import broker_pb2 as pb
 from ._servicer import Core, Ctx, refusals
 from ._store import BrokerError
@@ -36,7 +36,7 @@ class TableServicer:
             raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
         try:
             self.store.reserve(self.shm.size(name))
-            schema, rows = await asyncio.to_thread(_arrow.ipc_file_info, self.shm.file(name))
+            schema, rows = await asyncio.to_thread(_segments.segment_info, self.shm.file(name))
         except BaseException:
             self.shm.unlink(name)
             raise

@@ -1,122 +1,100 @@
-"""One remote table upload (a Flight DoPut): decoded, validated and written to its segment,
-off the event loop. Batches are written in slices of at most `max_batch_bytes`, so DoGet can
-send the segment's messages as they are.
+"""One remote table upload (a Flight DoPut), written to its segment as it arrives.
 
-Every method but `__init__` is meant to run in a worker thread (``asyncio.to_thread``), so a
-large upload never stalls other sessions. Nothing reaches the store unless every batch passed
-a full validation; a failed or abandoned upload leaves no file behind. A cancelled call can
-leave its worker thread running, so the steps hold a lock and do nothing once aborted.
+Each message is written as received (an IPC stream is the segment format, `_segments`):
+its prefix, flatbuffer header and body go to the file with one ``writev``, with no
+re-encoding and no join. When the stream is complete, the whole segment is read back from
+its mapping and validated in full before anything can reach a reader; a failed or
+abandoned upload leaves no file behind.
+
+Every method but `__init__` is meant to run in a worker thread (``asyncio.to_thread``). A
+cancelled call can leave its worker thread running, so the steps hold a lock and do nothing
+once aborted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
-from typing import Any
 
 import pyarrow as pa
 
-from .. import _arrow
+from .. import _framing, _segments
 from .._errors import InvalidInputError
 
 
 class TableUpload:
-    def __init__(self, path: str, first_message: Any, max_batch_bytes: int) -> None:
-        """`first_message`: the encapsulated IPC schema message.
+    def __init__(self, path: str, schema_header: memoryview) -> None:
+        """Create the segment and write the schema message (its flatbuffer header).
 
         Raises:
-            InvalidInputError: it is not one.
+            InvalidInputError: the header is not an Arrow schema.
         """
+        try:
+            message = _framing.ipc_message(schema_header, memoryview(b""))
+            self.schema: pa.Schema = pa.ipc.read_schema(pa.py_buffer(message))
+        except (pa.ArrowInvalid, OSError, EOFError) as exc:
+            raise InvalidInputError(f"first table message is not an Arrow schema: {exc}") from exc
         self.path = path
-        self.max_batch_bytes = max_batch_bytes
-        self._reader = _arrow.MessageReader(first_message)  # InvalidInputError if not a schema
-        self.schema: pa.Schema = self._reader.schema
-        self.rows = 0
-        # a dictionary schema is read as one IPC stream: the schema message starts it
-        self._parts: list[bytes] = [bytes(first_message)] if self.streamed else []
-        self._sink: pa.NativeFile | None = None
-        self._writer: pa.ipc.RecordBatchFileWriter | None = None
         self._lock = threading.Lock()
         self._aborted = False
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._write(message)
 
-    @property
-    def streamed(self) -> bool:
-        """Dictionary schemas arrive as the chunks of one IPC stream (dictionary state)."""
-        return bool(self._reader.streamed)
-
-    def add(self, message: Any) -> None:
-        """Take one message after the schema."""
+    def add(self, header: memoryview, body: memoryview) -> None:
+        """Append one message (a record or dictionary batch) as received."""
         with self._lock:
             if not self._aborted:
-                self._add(message)
+                prefix, pad = _framing.ipc_prefix(len(header))
+                self._write(prefix, header, pad, body)
 
-    def _add(self, message: Any) -> None:
-        if self.streamed:
-            self._parts.append(bytes(message))
-            return
-        batch = self._reader.batch(message)
-        _arrow.validate(batch)
-        for piece in _arrow.fitted(batch, self.max_batch_bytes):
-            self._write(piece)
-        self.rows += batch.num_rows
-
-    def _write(self, batch: pa.RecordBatch) -> None:
+    def _write(self, *parts: bytes | memoryview) -> None:
+        assert self._fd is not None
+        views = [memoryview(p).cast("B") for p in parts if len(p)]
         try:
-            if self._writer is None:
-                self._sink = _arrow.create_private_file(self.path)
-                self._writer = pa.ipc.new_file(self._sink, self.schema)
-            self._writer.write_batch(batch)
+            while views:
+                done = os.writev(self._fd, views)
+                while views and done >= len(views[0]):  # a short write: carry on after it
+                    done -= len(views.pop(0))
+                if views:
+                    views[0] = views[0][done:]
         except OSError as exc:
-            if _arrow.is_disk_full(exc):
-                raise _arrow.disk_full_error(self.path) from None
+            if _segments.is_disk_full(exc):
+                raise _segments.disk_full_error(self.path) from None
             raise
 
     def finish(self) -> tuple[pa.Schema, int]:
-        """Close the segment (or decode the dictionary stream and write it); (schema, rows)."""
+        """End the stream, then validate the whole segment; (schema, rows).
+
+        Raises:
+            InvalidInputError: a malformed message or batch, or a schema that changed.
+        """
         with self._lock:
             if self._aborted:
                 raise InvalidInputError("the upload was abandoned")
-            return self._finish()
-
-    def _finish(self) -> tuple[pa.Schema, int]:
-        if self.streamed:
-            return self._finish_stream()
-        if self._writer is None:  # no batches: still a valid, empty table
-            self._sink = _arrow.create_private_file(self.path)
-            self._writer = pa.ipc.new_file(self._sink, self.schema)
-        self._close()
-        return self.schema, self.rows
-
-    def _finish_stream(self) -> tuple[pa.Schema, int]:
+            self._write(_segments.END_OF_STREAM)
+            self._close()
         try:
-            table = pa.ipc.open_stream(pa.py_buffer(b"".join(self._parts))).read_all()
-        except (pa.ArrowInvalid, OSError, EOFError) as exc:
-            raise InvalidInputError(f"malformed Arrow IPC stream: {exc}") from exc
-        finally:
-            self._parts.clear()
-        if not table.schema.equals(self.schema):
+            schema, rows = _segments.segment_info(self.path)
+        except InvalidInputError as exc:
+            if str(exc).startswith("malformed record batch refused"):  # failed validation
+                raise
+            raise InvalidInputError(  # could not be parsed
+                f"malformed Arrow record batch or message in the table stream: {exc.__cause__}"
+            ) from exc
+        if not schema.equals(self.schema):
             raise InvalidInputError("the table stream's schema differs from its first message")
-        for batch in table.to_batches():
-            _arrow.validate(batch)
-        self.rows = table.num_rows
-        return _arrow.write_ipc_file(
-            _arrow.as_reader(table), self.path, max_batch_bytes=self.max_batch_bytes
-        )
+        return schema, rows
 
     def _close(self) -> None:
-        writer, sink, self._writer, self._sink = self._writer, self._sink, None, None
-        try:
-            if writer is not None:
-                writer.close()
-        finally:
-            if sink is not None:
-                sink.close()
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
     def abort(self) -> None:
         """Drop everything received; remove the partial segment."""
         with self._lock:
             self._aborted = True
-            self._parts.clear()
             with contextlib.suppress(OSError):
                 self._close()
-            _arrow.unlink_quietly(self.path)
+            _segments.unlink_quietly(self.path)
