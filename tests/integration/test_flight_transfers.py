@@ -194,3 +194,23 @@ def test_a_long_upload_in_a_notebook_shows_a_widget_bar(broker: BrokerProcess) -
         assert any("import table" in str(d.get("text/plain", "")) for d in widgets), widgets
     finally:
         kernel.shutdown()
+
+
+def test_segments_are_stored_in_message_sized_batches(broker: BrokerProcess) -> None:
+    """A table published as one 80 MB batch is stored in batches that DoGet sends as they
+    lie in shared memory (before, every remote fetch re-encoded the whole table)."""
+    one_batch = pa.table({"x": np.arange(10_000_000, dtype=np.int64)})
+    assert one_batch.column("x").num_chunks == 1
+    with tb.Session() as s:
+        for remote in (False, True):
+            with tb.Session(force_remote=remote) as pub:
+                pub.publish_table(one_batch, "stored")
+                info = s.info("stored")
+                chunk = s._server.limits.max_message_bytes - 64 * 1024
+                path = os.path.join(s._server.shm_dir, info.shm_name)
+                with pa.memory_map(path) as source:
+                    sizes = [
+                        m.metadata.size + (m.body.size if m.body else 0)
+                        for m in pa.ipc.MessageReader.open_stream(source)
+                    ]
+                assert len(sizes) > 10 and max(sizes) <= chunk, (remote, len(sizes), max(sizes))
