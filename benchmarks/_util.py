@@ -119,8 +119,9 @@ def git_state(paths: Sequence[str] = ("python",)) -> str | None:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    where = ", ".join(f"{p}/" for p in paths)
-    return f"{head}{f' + uncommitted changes in {where}' if dirty else ''}" if head else None
+    changed = sorted({line[3:].strip() for line in dirty.splitlines()})
+    where = ", ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
+    return f"{head}{f' + uncommitted changes to {where}' if changed else ''}" if head else None
 
 
 def tb_file() -> str:
