@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.flight as fl
 from _tables_data import make_table
-from _tables_procs import clock_starts, emit, exit_when_stdin_closes, read_cfg
+from _tables_procs import clock_starts, emit, exit_when_stdin_closes, run_role
 
 
 def location(cfg: dict[str, Any], port: int) -> str:
@@ -86,14 +86,5 @@ def client(cfg: dict[str, Any]) -> None:
     emit(seconds=seconds, rows=json.loads(answer.to_pybytes())["rows"])
 
 
-def main() -> None:
-    cfg = read_cfg()
-    started = time.perf_counter()
-    try:
-        serve(cfg) if cfg["role"] == "server" else client(cfg)
-    except Exception as exc:
-        emit(error=f"{type(exc).__name__}: {exc}", after_s=time.perf_counter() - started)
-
-
 if __name__ == "__main__":
-    main()
+    run_role(serve, client)

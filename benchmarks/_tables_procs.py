@@ -17,6 +17,7 @@ import selectors
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -75,6 +76,19 @@ def read_cfg() -> dict[str, Any]:
 
 def emit(**kw: Any) -> None:
     print(json.dumps(kw), flush=True)
+
+
+def run_role(
+    serve: Callable[[dict[str, Any]], None], client: Callable[[dict[str, Any]], None]
+) -> None:
+    """The main of a peer process: its configuration says whether it serves or is a client;
+    any failure is reported as an error line (the benchmark turns it into an error row)."""
+    cfg = read_cfg()
+    started = time.perf_counter()
+    try:
+        serve(cfg) if cfg["role"] == "server" else client(cfg)
+    except Exception as exc:
+        emit(error=f"{type(exc).__name__}: {exc}", after_s=time.perf_counter() - started)
 
 
 def clock_starts() -> float:

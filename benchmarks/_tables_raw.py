@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 import numpy as np
-from _tables_procs import clock_starts, emit, exit_when_stdin_closes, read_cfg
+from _tables_procs import clock_starts, emit, exit_when_stdin_closes, run_role
 
 PATTERN = 251  # byte i of the payload is i % 251 (a prime: no alignment hides a misplaced chunk)
 
@@ -172,14 +172,5 @@ def _check(buf: np.ndarray, n: int) -> None:
         raise ValueError("the received bytes are not the payload")
 
 
-def main() -> None:
-    cfg = read_cfg()
-    started = time.perf_counter()
-    try:
-        serve(cfg) if cfg["role"] == "server" else client(cfg)
-    except Exception as exc:
-        emit(error=f"{type(exc).__name__}: {exc}", after_s=time.perf_counter() - started)
-
-
 if __name__ == "__main__":
-    main()
+    run_role(serve, client)

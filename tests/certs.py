@@ -9,8 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 
 def cert_with_openssl(directory: Path) -> tuple[Path, Path]:
     openssl = shutil.which("openssl")
@@ -82,8 +80,29 @@ def cert_with_cryptography(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def make_cert(directory: Path) -> tuple[Path, Path, str]:
+    """(cert.pem, key.pem, what made them), CN=localhost with SAN localhost and 127.0.0.1:
+    the cryptography package, else the openssl CLI (also used by the benchmarks).
+
+    Raises:
+        RuntimeError: neither is available.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        return (*cert_with_cryptography(directory), "cryptography")
+    except ImportError:
+        pass
+    try:
+        return (*cert_with_openssl(directory), "openssl")
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        raise RuntimeError("a certificate needs the cryptography package or openssl") from exc
+
+
 def self_signed_cert(directory: Path, tool: str | None = None) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost/127.0.0.1: openssl, else cryptography."""
+    """A self-signed certificate for the tests: openssl, else cryptography (skips the test
+    when the one asked for, or both, are missing)."""
+    import pytest
+
     directory.mkdir(parents=True, exist_ok=True)
     if tool in (None, "openssl"):
         try:
