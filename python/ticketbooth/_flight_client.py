@@ -112,17 +112,18 @@ class FlightTransport:
 
     def fetch(self, ticket: bytes, nbytes: int, what: str = "fetch table data") -> pa.Table:
         """DoGet the table behind `ticket`; Ctrl+C or a stall cancels it."""
+        progress = Progress(what, self._timeout)
         try:
             reader = self._flight().do_get(fl.Ticket(ticket), self._options)
             batches = []
-            with Progress(what, self._timeout) as progress, progress_bar(nbytes, what) as bar:
+            with progress, progress_bar(nbytes, what) as bar:
                 progress.watch(reader)
                 for chunk in _chunks(reader, progress):
                     batches.append(chunk)
                     bar(chunk.nbytes)
             return pa.Table.from_batches(batches, reader.schema)
         except pa.ArrowException as exc:
-            if "progress" in locals() and progress.stalled:
+            if progress.stalled:
                 raise progress.error(exc) from None
             raise flight_error(exc, what) from None
 
