@@ -12,19 +12,17 @@ token; a session (the x-ticketbooth-session header) is needed for export tickets
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
 
 from .. import _framing, _segments
-from .._errors import InvalidInputError, LimitExceededError
 from .._proto.flight import flight_pb2 as fl
 from .._tickets import ExportTicket, ScopeTicket
 from ._auth import SESSION_HEADER, metadata_value
 from ._flight_put import PutTarget, put_target, receive
-from ._servicer import Core, Ctx, refusal_code, refusals
+from ._servicer import Core, Ctx, refusals, stream_refusals
 from ._store import Binding, BrokerError, StoredObject
 from ._wire import service_handler
 
@@ -34,24 +32,6 @@ UNIMPLEMENTED = (
     "bytes), DoPut, GetFlightInfo, GetSchema and ListFlights; authenticate with the metadata "
     "'authorization: Bearer <token>' on every call (no handshake)"
 )
-
-
-def _stream_refusals(
-    fn: Callable[..., AsyncIterator[Any]],
-) -> Callable[..., AsyncIterator[Any]]:
-    """`refusals` for streaming handlers: a refusal becomes the call's status."""
-
-    @functools.wraps(fn)
-    async def wrapper(self: Any, request: Any, context: Ctx) -> AsyncIterator[Any]:
-        try:
-            async for message in fn(self, request, context):
-                yield message
-        except BrokerError as err:
-            await context.abort(err.code, err.message)
-        except (InvalidInputError, LimitExceededError) as exc:
-            await context.abort(refusal_code(exc), str(exc))
-
-    return wrapper
 
 
 def _next_frame(messages: Iterator[tuple[memoryview, memoryview]]) -> bytes | None:
@@ -111,7 +91,7 @@ class FlightServicer:
         )
 
     # the served methods ------------------------------------------------------------------------
-    @_stream_refusals
+    @stream_refusals
     async def DoGet(self, request: fl.Ticket, context: Ctx) -> AsyncIterator[bytes]:
         obj, _ = self._table(self._caller(context), request.ticket)
         data = _segments.map_segment(self.shm.file(obj.shm_name))  # pages outlive a release
@@ -132,7 +112,7 @@ class FlightServicer:
         finally:
             pending.cancel()
 
-    @_stream_refusals
+    @stream_refusals
     async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
         sid = self._caller(context)
         if sid is None:
@@ -179,7 +159,7 @@ class FlightServicer:
         obj, _ = self._table(self._caller(context), self._descriptor_ticket(request))
         return fl.SchemaResult(schema=obj.schema)
 
-    @_stream_refusals
+    @stream_refusals
     async def ListFlights(self, request: fl.Criteria, context: Ctx) -> AsyncIterator[Any]:
         self._caller(context)
         for binding in self.store.scope_bindings():

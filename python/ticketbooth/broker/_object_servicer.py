@@ -15,7 +15,7 @@ from .._proto.v1 import broker_pb2_grpc as pb_grpc
 from ._events import Event, EventHub
 from ._plugin_stream import PluginStream
 from ._plugins import HandlerRegistry
-from ._servicer import Core, Ctx, refusals
+from ._servicer import Core, Ctx, refusals, stream_refusals
 from ._store import Binding, BrokerError, Budget, StoredObject
 
 OBJECT_TYPES = (FIGURE_TYPE,)
@@ -91,16 +91,14 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
         obj = StoredObject(0, kind, len(payload), payload=payload)
         return self.core.import_response(sid, obj)
 
+    @stream_refusals
     async def GetObject(self, request: pb.GetObjectRequest, ctx: Ctx) -> AsyncIterator[Any]:
-        try:
-            sid = self.core.session_id(ctx)
-            obj, _ = self.store.resolve(sid, request.ticket)
-            if obj.type == "Table":
-                raise BrokerError(
-                    grpc.StatusCode.INVALID_ARGUMENT, "the ticket holds a Table; use fetch_table"
-                )
-        except BrokerError as err:
-            await ctx.abort(err.code, err.message)
+        sid = self.core.session_id(ctx)
+        obj, _ = self.store.resolve(sid, request.ticket)
+        if obj.type == "Table":
+            raise BrokerError(
+                grpc.StatusCode.INVALID_ARGUMENT, "the ticket holds a Table; use fetch_table"
+            )
         step = self.store.limits.max_message_bytes
         data = obj.payload
         for start in range(0, max(1, len(data)), step):
@@ -108,13 +106,11 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
                 type=obj.type if start == 0 else "", data=data[start : start + step]
             )
 
+    @stream_refusals
     async def Watch(self, request: pb.WatchRequest, ctx: Ctx) -> AsyncIterator[Any]:
-        try:
-            self.core.session_id(ctx)
-            if request.ticket:
-                self.store.parse(request.ticket)
-        except BrokerError as err:
-            await ctx.abort(err.code, err.message)
+        self.core.session_id(ctx)
+        if request.ticket:
+            self.store.parse(request.ticket)
         watcher = self.hub.add(request.ticket)
         try:
             if request.ticket:

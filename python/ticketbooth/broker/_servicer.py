@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import grpc
 import pyarrow as pa
 
+from .._cli_values import shown
 from .._errors import InvalidInputError, LimitExceededError, TicketboothError
 from .._limits import Limits
 from .._proto.v1 import broker_pb2 as pb
@@ -27,25 +28,47 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 R = TypeVar("R")
 
 
+async def _abort(context: Ctx, exc: Exception, where: str) -> None:
+    """End the call with the status for `exc`: a refusal's own, or INTERNAL for a bug (logged;
+    a bug must not take the broker down). Raises AbortError."""
+    if isinstance(exc, grpc.aio.AbortError):
+        raise exc
+    if isinstance(exc, BrokerError):
+        await context.abort(exc.code, exc.message)
+    if isinstance(exc, (InvalidInputError, LimitExceededError)):
+        await context.abort(refusal_code(exc), str(exc))
+    log.exception("internal error in %s", where)
+    await context.abort(grpc.StatusCode.INTERNAL, f"internal broker error: {exc!r}")
+
+
 def refusals(
     fn: Callable[..., Awaitable[R]],
 ) -> Callable[..., Awaitable[R]]:
-    """Turn BrokerError into a status; log and report anything unexpected without dying."""
+    """Turn refusals into statuses; log and report anything unexpected without dying."""
 
     @functools.wraps(fn)
     async def wrapper(self: Any, request: Any, context: Ctx) -> R:
         try:
             return await fn(self, request, context)
-        except BrokerError as err:
-            await context.abort(err.code, err.message)
-        except (InvalidInputError, LimitExceededError) as exc:
-            await context.abort(refusal_code(exc), str(exc))
-        except (grpc.aio.AbortError, asyncio.CancelledError):
-            raise
-        except Exception as exc:  # a bug must not take the broker down
-            log.exception("internal error in %s", fn.__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, f"internal broker error: {exc!r}")
+        except Exception as exc:
+            await _abort(context, exc, fn.__name__)
         raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def stream_refusals(
+    fn: Callable[..., AsyncIterator[Any]],
+) -> Callable[..., AsyncIterator[Any]]:
+    """`refusals` for handlers that stream their responses."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, request: Any, context: Ctx) -> AsyncIterator[Any]:
+        try:
+            async for message in fn(self, request, context):
+                yield message
+        except Exception as exc:
+            await _abort(context, exc, fn.__name__)
 
     return wrapper
 
@@ -135,13 +158,6 @@ class Core:
         )
 
 
-def printable(text: str, limit: int = 200) -> str:
-    """`text` cut to `limit` characters with control characters escaped (``\\x1b``), so a
-    client-chosen name cannot rewrite a terminal or a log line."""
-    text = text[:limit]
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def version_mismatch(client_protocol: int, client_version: str) -> str:
     client = f"ticketbooth {client_version}" if client_version else "an older ticketbooth"
     return (
@@ -166,16 +182,15 @@ class SessionServicer(pb_grpc.SessionServiceServicer):
                 grpc.StatusCode.FAILED_PRECONDITION,
                 version_mismatch(request.protocol, request.client_version),
             )
-        name = printable(request.client_name) or "anonymous"
+        # escaped: a client-chosen name must not rewrite a terminal or a log line
+        name = shown(request.client_name[:200]) or "anonymous"
         state = self.store.open_session(name)
         log.info("session %s opened by %s", state.sid[:8], name)
         return pb.OpenSessionResponse(session_id=state.sid, server=self.core.server_info())
 
+    @stream_refusals
     async def Attach(self, request: pb.AttachRequest, context: Ctx) -> AsyncIterator[Any]:
-        try:
-            sid = self.core.session_id(context)
-        except BrokerError as err:
-            await context.abort(err.code, err.message)
+        sid = self.core.session_id(context)
         closing: asyncio.Queue[str] = asyncio.Queue()
         self._attached.setdefault(sid, set()).add(closing)
         self.store.attach(sid)
