@@ -77,6 +77,8 @@ class TicketView(anywidget.AnyWidget):
     status = traitlets.Unicode("loading").tag(sync=True)
     status_message = traitlets.Unicode("").tag(sync=True)
     label = traitlets.Unicode("").tag(sync=True)
+    # the ticket's text (a scope name or "shared:<hex>"): the HTTP data source asks by it
+    ticket = traitlets.Unicode("").tag(sync=True)
     version = traitlets.Int(0).tag(sync=True)
     publisher_version = traitlets.Int(0).tag(sync=True)
     num_rows = traitlets.Int(0).tag(sync=True)
@@ -95,7 +97,7 @@ class TicketView(anywidget.AnyWidget):
         self._handle: Table | SharedObject | None = None
         self._loaded_version = 0
         self._lock = threading.RLock()
-        self.label = str(self._ticket)
+        self.label = self.ticket = str(self._ticket)
         self.on_msg(self._on_request)
         self.observe(self._on_sort, names="sort")
         self._load()
