@@ -14,7 +14,7 @@ import traitlets
 from ._errors import TicketboothError, TicketNotFoundError
 from ._shared_object import SharedObject
 from ._table import Table
-from ._tickets import as_ticket
+from ._tickets import ExportTicket, as_ticket
 from ._windows import TableWindows, column_specs
 
 log = logging.getLogger("ticketbooth")
@@ -77,7 +77,8 @@ class TicketView(anywidget.AnyWidget):
     status = traitlets.Unicode("loading").tag(sync=True)
     status_message = traitlets.Unicode("").tag(sync=True)
     label = traitlets.Unicode("").tag(sync=True)
-    # the ticket's text (a scope name or "shared:<hex>"): the HTTP data source asks by it
+    # the ticket's text (a scope name or "shared:<hex>"; "" for an export ticket): the HTTP
+    # data source asks the server extension by it
     ticket = traitlets.Unicode("").tag(sync=True)
     version = traitlets.Int(0).tag(sync=True)
     publisher_version = traitlets.Int(0).tag(sync=True)
@@ -97,7 +98,9 @@ class TicketView(anywidget.AnyWidget):
         self._handle: Table | SharedObject | None = None
         self._loaded_version = 0
         self._lock = threading.RLock()
-        self.label = self.ticket = str(self._ticket)
+        self.label = str(self._ticket)
+        # an export ticket belongs to this kernel's session: only the comm can reach it
+        self.ticket = "" if isinstance(self._ticket, ExportTicket) else str(self._ticket)
         self.on_msg(self._on_request)
         self.observe(self._on_sort, names="sort")
         self._load()
