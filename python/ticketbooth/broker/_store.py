@@ -316,6 +316,16 @@ class Store:
             )
         self._unbind(binding, "released")
 
+    def unpublish(self, raw: bytes) -> None:
+        """Unpublish a shared or scope ticket whoever published it: for the broker's owner
+        (the Jupyter server running it), not reachable over gRPC. The publisher keeps its
+        export; watchers see a release with reason "released"."""
+        ticket = self.parse(raw)
+        binding = None if isinstance(ticket, ExportTicket) else self.bindings.get(ticket.bytes)
+        if binding is None:
+            raise _not_found(ticket)
+        self._unbind(binding, "released")
+
     def scope_bindings(self) -> list[Binding]:
         return [b for b in self.bindings.values() if isinstance(b.ticket, ScopeTicket)]
 
