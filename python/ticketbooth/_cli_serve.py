@@ -109,6 +109,7 @@ def _serve_config(args: argparse.Namespace) -> tuple[Any, str]:
         if args.tls_cert or args.tls_key:
             read_tls_pair(args.tls_cert, args.tls_key)
         token, token_source = _serve_token(args)
+        users = _discovery.read_users_file(args.users_file) if args.users_file else None
     except InvalidInputError as exc:
         raise UsageError(str(exc)) from None
     config = BrokerConfig(
@@ -117,6 +118,7 @@ def _serve_config(args: argparse.Namespace) -> tuple[Any, str]:
         port=args.port,
         host=host,
         token=token,
+        users=users,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         limits=_limits(args),
@@ -166,6 +168,7 @@ _SERVE_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("--port", parse_port, "N", "also listen on TCP (0 = any free port)"),
     ("--host", str, "HOST", "TCP host (default 127.0.0.1, loopback only)"),
     ("--token-file", str, "PATH", "file (mode 0600) with the token (else $TICKETBOOTH_TOKEN)"),
+    ("--users-file", str, "PATH", "per-user tokens, `<user> <token>` lines (mode 0600)"),
     ("--tls-cert", str, "PEM", "certificate for TCP (with --tls-key)"),
     ("--tls-key", str, "PEM", "private key for TCP (with --tls-cert)"),
     ("--idle-timeout", parse_seconds, "S", "exit after S seconds without sessions"),

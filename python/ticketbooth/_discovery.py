@@ -87,6 +87,32 @@ def check_token(token: object, source: str) -> str:
     return token
 
 
+def _read_private(path: str, what: str, max_bytes: int = MAX_TOKEN_FILE_BYTES) -> str:
+    """The text of a regular file only its owner can read (tokens live in it).
+
+    Raises:
+        InvalidInputError: unreadable, not a regular file, open to the group or others (the
+            message says ``chmod 600``), or larger than `max_bytes`.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {what} {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInputError(f"{what} {path} is not a regular file")
+        if st.st_mode & 0o077:
+            raise InvalidInputError(
+                f"{what} {path} is accessible to other users (mode "
+                f"{stat.S_IMODE(st.st_mode):o}): run `chmod 600 {path}` and keep it private"
+            )
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise InvalidInputError(f"{what} {path} is larger than {max_bytes} bytes")
+    return raw.decode("latin-1")
+
+
 def read_token_file(path: str) -> str:
     """Read a token from a file only its owner can read; surrounding whitespace is ignored.
 
@@ -100,24 +126,45 @@ def read_token_file(path: str) -> str:
         InvalidInputError: the file cannot be read, is not a regular file, is open to the
             group or others (the message says ``chmod 600``), or holds an invalid token.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read token file {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidInputError(f"token file {path} is not a regular file")
-        if st.st_mode & 0o077:
-            raise InvalidInputError(
-                f"token file {path} is accessible to other users (mode "
-                f"{stat.S_IMODE(st.st_mode):o}): run `chmod 600 {path}` and keep it private"
-            )
-        raw = f.read(MAX_TOKEN_FILE_BYTES + 1)
-    if len(raw) > MAX_TOKEN_FILE_BYTES:
-        raise InvalidInputError(f"token file {path} is too large to hold a token")
-    text = raw.decode("latin-1").strip()
+    text = _read_private(path, "token file").strip()
     return check_token(text, f"token file {path}")
+
+
+def read_users_file(path: str) -> dict[str, str]:
+    """Per-user tokens for a shared broker: one ``<user> <token>`` per line, ``#`` comments.
+
+    Returns:
+        user name -> token.
+
+    Raises:
+        InvalidInputError: the file is not private (see `read_token_file`), a line is not
+            ``<user> <token>``, a user name breaks the scope-name rule, a token is invalid,
+            or a user or token appears twice; the message names the line.
+    """
+    from ._limits import NAME_PATTERN, NAME_RULE
+
+    users: dict[str, str] = {}
+    text = _read_private(path, "users file", 16 * 1024 * 1024)
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"users file {path}, line {number}"
+        parts = line.split()
+        if len(parts) != 2:
+            raise InvalidInputError(f"{where}: expected `<user> <token>`, got {len(parts)} words")
+        user, token = parts
+        if not NAME_PATTERN.fullmatch(user) or len(user) > 64:
+            raise InvalidInputError(f"{where}: user names are {NAME_RULE}, at most 64 of them")
+        check_token(token, where)
+        if user in users:
+            raise InvalidInputError(f"{where}: user {user} appears twice")
+        if token in users.values():
+            raise InvalidInputError(f"{where}: this token is already another user's")
+        users[user] = token
+    if not users:
+        raise InvalidInputError(f"users file {path} names no users (`<user> <token>` lines)")
+    return users
 
 
 def runtime_dir() -> str:

@@ -131,6 +131,8 @@ class Session(ObjectCalls):
         )
         self.endpoint = endpoint
         self.session_id = resp.session_id
+        #: whose per-user token this session uses ("" on a broker with one token)
+        self.user: str = resp.user
         self._server = resp.server
         self._closed = False
         self._keepalive = KeepAlive(

@@ -182,3 +182,38 @@ def test_a_configured_broker_url_and_token_file(runtime_dir: Path, tmp_path: Pat
         server.stop()
     finally:
         broker.stop()
+
+
+def test_on_a_shared_broker_the_panel_releases_only_its_users_tickets(
+    runtime_dir: Path, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    import ticketbooth as tb
+
+    tokens = {"alice": "alice-" + "a" * 40, "bob": "bob-" + "b" * 40}
+    users, alice_token = tmp_path / "users", tmp_path / "alice-token"
+    users.write_text("".join(f"{u} {t}\n" for u, t in tokens.items()))
+    alice_token.write_text(tokens["alice"])
+    for path in (users, alice_token):
+        path.chmod(0o600)
+    broker = start_broker(tmp_path / "team", "--port", "0", "--users-file", str(users))
+    try:
+        server = start_server(
+            runtime_dir, tmp_path,
+            f"--Ticketbooth.broker_url={broker.tcp_url}", f"--Ticketbooth.token_file={alice_token}",
+        )  # fmt: skip
+        status = server.get("ticketbooth/api/status")
+        assert (status["user"], status["can_release"]) == ("alice", True)
+        with (
+            tb.Session(broker.tcp_url, token=tokens["alice"]) as alice,
+            tb.Session(broker.tcp_url, token=tokens["bob"]) as bob,
+        ):
+            alice.publish_table(pa.table({"x": [1]}), "mine")
+            bob.publish_table(pa.table({"x": [2]}), "bobs")
+            assert server.post("ticketbooth/api/release?ticket=bobs") == 403
+            assert server.post("ticketbooth/api/release?ticket=mine") == 204
+            assert sorted(bob.exportable_objects) == ["bobs"]
+        server.stop()
+    finally:
+        broker.stop()

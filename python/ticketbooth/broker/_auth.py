@@ -20,7 +20,11 @@ def metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str
     return ""
 
 
-def check_token(context: grpc.aio.ServicerContext[Any, Any], token: str) -> None:
+def check_token(
+    context: grpc.aio.ServicerContext[Any, Any], token: str, users: dict[str, str] | None = None
+) -> str:
+    """The caller's user: "" for the broker's token, a name for a per-user token (`users`:
+    name -> token); anything else is refused as UNAUTHENTICATED."""
     given = metadata_value(context, TOKEN_HEADER).removeprefix("Bearer ")
     if not given:
         raise BrokerError(
@@ -29,10 +33,15 @@ def check_token(context: grpc.aio.ServicerContext[Any, Any], token: str) -> None
             "TICKETBOOTH_TOKEN; the token is in the broker's connection file, whose path "
             "`ticketbooth serve` prints",
         )
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise BrokerError(
-            grpc.StatusCode.UNAUTHENTICATED,
-            "wrong token for this broker: its token is in the broker's connection file "
-            "(mode 0600; `ticketbooth serve` prints its path); pass it as token=..., set "
-            "TICKETBOOTH_TOKEN, or use --token-file FILE",
-        )
+    if hmac.compare_digest(given.encode(), token.encode()):
+        return ""
+    for user, user_token in (users or {}).items():
+        if hmac.compare_digest(given.encode(), user_token.encode()):
+            return user
+    raise BrokerError(
+        grpc.StatusCode.UNAUTHENTICATED,
+        "wrong token for this broker: its token is in the broker's connection file "
+        "(mode 0600; `ticketbooth serve` prints its path); pass it as token=..., set "
+        "TICKETBOOTH_TOKEN, or use --token-file FILE (on a shared broker: the token its "
+        "admin gave you)",
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from .. import _discovery
-from .._errors import TicketboothError
+from .._errors import InvalidInputError, TicketboothError
 from .._limits import Limits
 from .._version import __version__
 from ._events import EventHub
@@ -48,6 +48,8 @@ class BrokerConfig:
     connection_file: str | None = None
     shm_base: str | None = None
     sweep_interval_s: float = 30.0  # orphaned segments and dead brokers' dirs are removed
+    # per-user tokens (user -> token) besides `token`, for a broker shared by many users
+    users: dict[str, str] | None = None
 
 
 class BrokerInUseError(TicketboothError):
@@ -68,7 +70,9 @@ class Broker:
         self.shm = ShmDir(config.shm_base)
         limits = config.limits.resolved(self.shm.free_bytes())
         self.store = Store(limits, self._free)
-        self.core = Core(self.store, self.shm, self.token)
+        if config.users and self.token in config.users.values():
+            raise InvalidInputError("the broker's token must not also be a user's token")
+        self.core = Core(self.store, self.shm, self.token, config.users)
         self.hub = EventHub(limits.max_queue_bytes)
         self.store.hooks.append(self.hub)
         self.handlers = HandlerRegistry(limits.max_queue_bytes)

@@ -83,20 +83,30 @@ def refusal_code(exc: TicketboothError) -> grpc.StatusCode:
 class Core:
     """What both services share: the store, the shm directory, the token."""
 
-    def __init__(self, store: Store, shm: ShmDir, token: str) -> None:
+    def __init__(
+        self, store: Store, shm: ShmDir, token: str, users: dict[str, str] | None = None
+    ) -> None:
         self.store = store
         self.shm = shm
         self.token = token
+        self.users = dict(users or {})  # per-user tokens: name -> token
         self.broker_id = secrets.token_hex(8)
 
-    def authorize(self, context: Ctx) -> None:
-        check_token(context, self.token)
+    def authorize(self, context: Ctx) -> str:
+        """The caller's user ("" for the broker's own token); refuses a wrong token."""
+        return check_token(context, self.token, self.users)
 
     def session_id(self, context: Ctx) -> str:
-        self.authorize(context)
+        user = self.authorize(context)
         sid = metadata_value(context, SESSION_HEADER)
         if not sid:
             raise BrokerError(grpc.StatusCode.FAILED_PRECONDITION, "call OpenSession first")
+        state = self.store.sessions.get(sid)
+        if state is not None and state.user != user:
+            raise BrokerError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "this session was opened with another user's token; open your own session",
+            )
         self.store.touch(sid)
         return sid
 
@@ -176,7 +186,7 @@ class SessionServicer(pb_grpc.SessionServiceServicer):
 
     @refusals
     async def OpenSession(self, request: pb.OpenSessionRequest, context: Ctx) -> Any:
-        self.core.authorize(context)
+        user = self.core.authorize(context)
         if request.protocol != PROTOCOL:
             raise BrokerError(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -184,9 +194,12 @@ class SessionServicer(pb_grpc.SessionServiceServicer):
             )
         # escaped: a client-chosen name must not rewrite a terminal or a log line
         name = shown(request.client_name[:200]) or "anonymous"
-        state = self.store.open_session(name)
-        log.info("session %s opened by %s", state.sid[:8], name)
-        return pb.OpenSessionResponse(session_id=state.sid, server=self.core.server_info())
+        state = self.store.open_session(name, user=user)
+        who = f"{user}: {name}" if user else name
+        log.info("session %s opened by %s", state.sid[:8], who)
+        return pb.OpenSessionResponse(
+            session_id=state.sid, server=self.core.server_info(), user=user
+        )
 
     @stream_refusals
     async def Attach(self, request: pb.AttachRequest, context: Ctx) -> AsyncIterator[Any]:

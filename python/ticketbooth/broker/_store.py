@@ -64,6 +64,7 @@ class SessionState:
     exports: dict[int, StoredObject] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     attached: int = 0  # open Attach streams: while one is open the session cannot expire
+    user: str = ""  # per-user tokens (--users-file): whose token opened it
 
 
 class Budget:
@@ -116,14 +117,16 @@ class Store:
         self.closed_hooks: list[Callable[[str, str], None]] = []  # (sid, reason)
 
     # sessions -------------------------------------------------------------------------------
-    def open_session(self, name: str, now: float | None = None) -> SessionState:
+    def open_session(self, name: str, now: float | None = None, user: str = "") -> SessionState:
         if len(self.sessions) >= self.limits.max_sessions:
             raise BrokerError(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"the broker already has {len(self.sessions)} sessions (the limit); "
                 "close unused sessions",
             )
-        state = SessionState(secrets.token_hex(16), name, time.monotonic() if now is None else now)
+        state = SessionState(
+            secrets.token_hex(16), name, time.monotonic() if now is None else now, user=user
+        )
         self.sessions[state.sid] = state
         return state
 
@@ -309,12 +312,17 @@ class Store:
         binding = self.bindings.get(ticket.bytes)
         if binding is None:
             raise _not_found(ticket)
-        if binding.session_id != sid:
+        if binding.session_id != sid and not self._same_user(binding.session_id, state):
             raise BrokerError(
                 grpc.StatusCode.PERMISSION_DENIED,
-                f"{ticket} was published by another session; only its publisher can release it",
+                f"{ticket} was published by another session; only its publisher (or, on a "
+                "broker with per-user tokens, another session of the same user) can release it",
             )
         self._unbind(binding, "released")
+
+    def _same_user(self, publisher_sid: str, state: SessionState) -> bool:
+        publisher = self.sessions.get(publisher_sid)
+        return bool(state.user) and publisher is not None and publisher.user == state.user
 
     def unpublish(self, raw: bytes) -> None:
         """Unpublish a shared or scope ticket whoever published it: for the broker's owner
@@ -333,7 +341,9 @@ class Store:
         if binding is None:
             return ""
         state = self.sessions.get(binding.session_id)
-        return state.name if state else ""
+        if state is None:
+            return ""
+        return f"{state.user}: {state.name}" if state.user else state.name
 
     # internals -------------------------------------------------------------------------------
     def _release_export(self, state: SessionState, export_id: int, reason: str) -> None:

@@ -10,7 +10,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode
 
 from .. import _discovery
-from .._errors import TicketboothError
+from .._errors import TicketboothError, TicketNotFoundError
 from .._limits import GiB, Limits, MiB
 from .._session import Session
 from .._tickets import Ticket
@@ -157,6 +157,7 @@ class Ticketbooth(ExtensionApp):
 
     # what the handlers ask -------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
+        """What `GET status` answers (blocking: it may connect to an attached broker)."""
         return {
             "version": __version__,
             "broker": {
@@ -164,25 +165,39 @@ class Ticketbooth(ExtensionApp):
                 "tcp_url": self.broker.tcp_url if self.broker else None,
                 "in_process": self.broker is not None,
             },
-            "can_release": self.broker is not None,
+            "user": self._user(),
+            "can_release": self.broker is not None or bool(self._user()),
         }
 
-    def release(self, ticket: Ticket) -> None:
-        """Unpublish `ticket`: only on the broker this server runs (every publisher on it is
-        this server's user); an attached broker's tickets are released by their publisher."""
-        if self.broker is None:
-            raise PermissionError(
-                "this server attaches to a broker it does not run; only the publishing "
-                "session can release its tickets there"
-            )
-        from ..broker import BrokerError
-
+    def _user(self) -> str:
+        """Whose per-user token this server uses on an attached broker ("" otherwise)."""
+        if self.broker is not None:
+            return ""
         try:
-            self.broker.store.unpublish(ticket.bytes)
-        except BrokerError as exc:
-            from .._errors import TicketNotFoundError
+            return self.source.session.user
+        except TicketboothError:
+            return ""
 
-            raise TicketNotFoundError(exc.message) from None
+    def release(self, ticket: Ticket) -> None:
+        """Unpublish `ticket` (blocking). On the broker this server runs, any ticket: every
+        publisher on it is this server's user. On an attached broker with per-user tokens,
+        the tickets of this server's user; else none (only the publisher releases)."""
+        if self.broker is not None:
+            from ..broker import BrokerError
+
+            try:
+                self.broker.store.unpublish(ticket.bytes)
+            except BrokerError as exc:
+                raise TicketNotFoundError(exc.message) from None
+            return
+        session = self.source.session
+        if not session.user:
+            raise PermissionError(
+                "this server attaches to a broker it does not run, with the broker's shared "
+                "token: only the publishing session can release its tickets there (a broker "
+                "with per-user tokens lets you release your own)"
+            )
+        session.release(ticket)
 
     # shutdown ----------------------------------------------------------------------------------
     async def stop_extension(self) -> None:

@@ -71,7 +71,7 @@ class _Base(APIHandler):
 class StatusHandler(_Base):
     @web.authenticated
     async def get(self) -> None:
-        self.send_json(self.tb.status())
+        self.send_json(await self.blocking(self.tb.status))
 
 
 class ObjectsHandler(_Base):
@@ -119,7 +119,10 @@ class ReleaseHandler(_Base):
     async def post(self) -> None:
         try:
             ticket = parse_ticket(self.get_query_argument("ticket", None))
-            self.tb.release(ticket)
+            if self.tb.broker is not None:  # its store lives on this loop
+                self.tb.release(ticket)
+            else:
+                await self.blocking(self.tb.release, ticket)
         except PermissionError as exc:
             self.set_status(403)
             return self.send_json({"error": str(exc)})

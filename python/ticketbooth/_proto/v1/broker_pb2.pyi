@@ -133,7 +133,12 @@ class OpenSessionResponse(_message.Message):
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     SERVER_FIELD_NUMBER: _builtins.int
+    USER_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    user: _builtins.str
+    """The user the token belongs to when the broker has per-user tokens (--users-file); else
+    empty. Sessions of one user may release each other's tickets.
+    """
     @_builtins.property
     def server(self) -> Global___ServerInfo: ...
     def __init__(
@@ -141,10 +146,11 @@ class OpenSessionResponse(_message.Message):
         *,
         session_id: _builtins.str = ...,
         server: Global___ServerInfo | None = ...,
+        user: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["server", b"server"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["server", b"server", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["server", b"server", "session_id", b"session_id", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,86 @@
+"""One broker for a team (JupyterHub): per-user tokens from --users-file. Everyone shares by
+ticket; a user may release what any of their own sessions published, nobody else's."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import ticketbooth as tb
+from tests.conftest import start_broker
+from ticketbooth._proto.v1 import broker_pb2 as pb
+from ticketbooth.broker import BrokerProcess
+
+TABLE = pa.table({"x": [1, 2, 3]})
+
+
+@pytest.fixture
+def team(runtime_dir: Path, tmp_path: Path) -> Iterator[tuple[BrokerProcess, dict[str, str]]]:
+    users = {"alice": secrets.token_urlsafe(32), "bob": secrets.token_urlsafe(32)}
+    path = tmp_path / "users"
+    path.write_text("".join(f"{u} {t}\n" for u, t in users.items()))
+    path.chmod(0o600)
+    broker = start_broker(runtime_dir, "--port", "0", "--users-file", str(path))
+    yield broker, users
+    broker.stop()
+
+
+def test_users_share_by_ticket_and_release_only_their_own(
+    team: tuple[BrokerProcess, dict[str, str]],
+) -> None:
+    broker, users = team
+    alice = tb.Session(broker.tcp_url, token=users["alice"], name="alice's kernel")
+    alice2 = tb.Session(broker.tcp_url, token=users["alice"], name="alice's server")
+    bob = tb.Session(broker.tcp_url, token=users["bob"])
+    try:
+        assert (alice.user, bob.user) == ("alice", "bob")
+        alice.publish_table(TABLE, "sales")
+        bob.publish_table(TABLE, "bobs")
+        assert bob.fetch_table("sales").to_arrow().equals(TABLE)  # sharing is the point
+        publishers = {o.name: o.publisher for o in bob.list_objects()}
+        assert publishers["sales"] == "alice: alice's kernel"
+
+        with pytest.raises(tb.PermissionDeniedError, match="per-user tokens"):
+            bob.release(tb.ScopeTicket.scope_ticket("sales"))
+        with pytest.raises(tb.PermissionDeniedError):
+            alice2.release(tb.ScopeTicket.scope_ticket("bobs"))
+        alice2.release(tb.ScopeTicket.scope_ticket("sales"))  # another session, same user
+        assert sorted(bob.exportable_objects) == ["bobs"]
+    finally:
+        for s in (alice, alice2, bob):
+            s.close()
+
+
+def test_the_brokers_own_token_still_works_and_has_no_user(
+    team: tuple[BrokerProcess, dict[str, str]],
+) -> None:
+    broker, users = team
+    with tb.Session(broker.tcp_url, token=broker.token) as admin:
+        assert admin.user == ""
+        with tb.Session(broker.tcp_url, token=users["bob"]) as bob:
+            bob.publish_table(TABLE, "bobs")
+            with pytest.raises(tb.PermissionDeniedError):
+                admin.release(tb.ScopeTicket.scope_ticket("bobs"))
+
+
+def test_wrong_tokens_and_borrowed_sessions_are_refused(
+    team: tuple[BrokerProcess, dict[str, str]],
+) -> None:
+    broker, users = team
+    with pytest.raises(tb.AuthenticationError, match="wrong token"):
+        tb.Session(broker.tcp_url, token=users["alice"] + "x", timeout=5)
+    with (
+        tb.Session(broker.tcp_url, token=users["alice"]) as alice,
+        tb.Session(broker.tcp_url, token=users["bob"]) as bob,
+    ):
+        # bob presents alice's session id with his own token
+        md = tuple(
+            (k, alice.session_id) if k == "x-ticketbooth-session" else (k, v)
+            for k, v in bob._conn.md
+        )
+        with pytest.raises(Exception, match="another user's token"):
+            bob._conn.sessions.Heartbeat(pb.HeartbeatRequest(), metadata=md, timeout=5)
