@@ -1,6 +1,6 @@
 // Where table windows and renderer bundles come from. CommDataSource talks to
-// the kernel over the widget comm; a Jupyter-server HTTP source can implement
-// the same interface later. FakeDataSource (fake.ts) is for tests and demos.
+// the kernel over the widget comm; HttpDataSource (http.ts) asks the Jupyter server and
+// FallbackDataSource (fallback.ts) combines both. FakeDataSource (fake.ts): tests, demos.
 import { tableFromIPC, type Table } from "@uwdata/flechette";
 import type { WidgetModel } from "./model";
 import { invoke, toBytes } from "./protocol";

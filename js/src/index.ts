@@ -1,17 +1,20 @@
 // anywidget entry point: render({model, el}) mounts the right view for the
 // model's `kind` and swaps it when `kind` changes.
 import { Chrome, el as make } from "./chrome";
-import { CommDataSource, type DataSource } from "./datasource";
+import type { DataSource } from "./datasource";
 import { FigureView } from "./figureview";
 import type { RendererLoader } from "./figure";
 import { listen, type WidgetModel } from "./model";
 import { rendererLoader } from "./renderers";
 import { TableView, type TableViewOptions } from "./tableview";
+import { widgetSource, type WidgetSourceOptions } from "./widgetsource";
 
 export interface MountOptions extends TableViewOptions {
   source?: DataSource;
   loadRenderer?: RendererLoader;
   height?: number;
+  /** How the default source (comm, HTTP fallback) is set up; ignored with `source`. */
+  sourceOptions?: WidgetSourceOptions;
 }
 
 export interface Mounted {
@@ -21,7 +24,8 @@ export interface Mounted {
 }
 
 export function mount(model: WidgetModel, host: HTMLElement, opts: MountOptions = {}): Mounted {
-  const source = opts.source ?? new CommDataSource(model);
+  const own = opts.source ? null : widgetSource(model, opts.sourceOptions);
+  const source = opts.source ?? own!.source;
   const load = opts.loadRenderer ?? rendererLoader(source);
   const chrome = new Chrome(model, host);
   const height = Number(opts.height ?? model.get("height") ?? 0);
@@ -54,6 +58,7 @@ export function mount(model: WidgetModel, host: HTMLElement, opts: MountOptions 
     destroy() {
       unsub();
       view?.destroy();
+      own?.dispose();
       chrome.destroy();
     },
   };

@@ -71,7 +71,9 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    # optional (indirect parametrization): the server's base URL, e.g. "/prefix/"
+    base_url = str(getattr(request, "param", None) or "/")
     base = tmp_path_factory.mktemp("lab")
     runtime, root, settings = base / "runtime", base / "notebooks", base / "settings"
     root.mkdir()
@@ -92,10 +94,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         f"--LabApp.user_settings_dir={settings}",
         f"--LabApp.workspaces_dir={base / 'workspaces'}",
         "--LabApp.news_url=",
+        f"--ServerApp.base_url={base_url}",
     ]
     log = open(base / "lab.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}{base_url.rstrip('/')}"
     deadline = time.monotonic() + 90
     while True:
         try:
