@@ -11,15 +11,15 @@ from typing import Any
 import anywidget
 import traitlets
 
+from . import _snapshot
 from ._errors import TicketboothError, TicketNotFoundError
 from ._shared_object import SharedObject
+from ._static import RENDERERS, STATIC
 from ._table import Table
 from ._tickets import ExportTicket, as_ticket
 from ._windows import TableWindows, column_specs
 
 log = logging.getLogger("ticketbooth")
-STATIC = pathlib.Path(__file__).parent / "static"
-RENDERERS = {"plotly": "plotly.js", "vega": "vega.js"}
 RELEASE_REASONS = {  # the banner reads "Publisher gone: ..." / "Ticket released: ..."
     "closed": "its session was closed; the view updates if the ticket is published again",
     "expired": "it stopped answering (killed or disconnected); the view updates if the "
@@ -222,6 +222,40 @@ class TicketView(anywidget.AnyWidget):
             return
         self.status_message = ""
         self.version += 1
+
+    # static output ----------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view, plus a snapshot for where no widget runs (see _snapshot).
+
+        text/html holds the table's first rows (or the figure), text/plain a short summary;
+        a figure adds its own static images. Front ends with the widget manager and the model
+        show the live view; an export without the widget's state shows the snapshot.
+        """
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        try:
+            with self._lock:
+                handle, windows = self._handle, self._windows
+                status, message = self.status, self.status_message
+                figure = None
+                if isinstance(handle, SharedObject) and self.kind == "figure":
+                    figure = handle._repr_mimebundle_()
+                static, static_meta = _snapshot.view_bundle(
+                    status=status,
+                    message=message,
+                    ticket=self.label,
+                    version=self.publisher_version,
+                    windows=windows if self.kind == "table" else None,
+                    figure=figure,
+                )
+        except Exception as exc:  # a display must not fail over its snapshot
+            log.warning("TicketView: no static snapshot: %s", exc)
+            static = _snapshot.status_bundle("error", f"no snapshot: {exc}", ticket=self.label)
+            static_meta = {}
+        data = {**static, **{k: v for k, v in data.items() if k != "text/plain"}}
+        return data, {**metadata, **static_meta}
 
     def close(self) -> None:
         """Stop following the ticket and release what the view holds."""

@@ -13,7 +13,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .._errors import InvalidInputError, TicketboothError, TicketNotFoundError
-from .._widget import RENDERERS, STATIC
+from .._static import RENDERERS, STATIC
 from ._events import EventFeed
 from ._source import StaleVersionError, parse_sort, parse_ticket
 
