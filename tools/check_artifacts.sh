@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install from every artefact: builds the sdist and the wheel (`python -m build`: the sdist,
-# then the wheel from the unpacked sdist), checks what each holds, rebuilds the sdist's JS from
-# its own sources (it must equal the bundles shipped), then installs each artefact into a fresh
+# then the wheel from the unpacked sdist), checks what each holds, rebuilds the sdist's JS (the
+# widget and the side panel) from its own sources (it must equal the bundles shipped), then installs each artefact into a fresh
 # venv with npm and node hidden from PATH (neither may need them) and runs `pip check`,
-# `ticketbooth --version`, `ticketbooth demo` and the widget import.
+# `ticketbooth --version`, `ticketbooth demo`, the widget import and `jupyter labextension list`
+# (the prebuilt JupyterLab side panel, shared data of the wheel, must be there and enabled).
 # Usage: bash tools/check_artifacts.sh   (.ci/run calls it after the python environment step)
 # Needs `build` (in the dev extra) in the Python that runs it: $PYTHON, else .venv, else python3.
 # Everything it makes lives in one temporary directory, removed at exit (KEEP=1 keeps it).
@@ -38,12 +39,16 @@ version=$("$py" -c 'import re,sys; print(re.search(r"__version__ = \"(.+)\"", op
 ls -l "$work/dist"
 
 step "contents: the wheel holds the built widget, the sdist holds it and every build input"
-git ls-files --cached --others --exclude-standard -- python/ticketbooth proto js/src >"$work/tracked.txt"
+git ls-files --cached --others --exclude-standard -- python/ticketbooth proto js/src \
+  labextension/src labextension/style >"$work/tracked.txt"
 "$py" - "$sdist" "$wheel" "$work/tracked.txt" <<'EOF'
 import os, sys, tarfile, zipfile
 
 sdist, wheel, tracked = sys.argv[1:4]
 static = [f"python/ticketbooth/static/{n}" for n in ("widget.js", "plotly.js", "vega.js")]
+# the prebuilt JupyterLab extension: in the sdist under python/, in the wheel as shared data
+labext = "python/ticketbooth/labextension"
+lab_data = "share/jupyter/labextensions/ticketbooth"
 with tarfile.open(sdist) as tf:
     top = tf.getnames()[0].split("/")[0]
     s = {m.name.split("/", 1)[1]: m.size for m in tf.getmembers() if m.isfile()}
@@ -54,16 +59,33 @@ need_sdist = [
     "js/package.json", "js/package-lock.json", "js/tsconfig.json", "js/scripts/build.mjs",
     "js/src/index.ts", "js/src/entries/plotly.ts", "js/src/entries/vega.ts",
     *static,
+    *(f"labextension/{n}" for n in (
+        "package.json", "package-lock.json", "tsconfig.json", "webpack.config.js", "install.json",
+        "scripts/build.mjs", "src/index.ts", "style/index.css",
+    )),
+    f"{labext}/package.json", f"{labext}/install.json",
     # every source file (tracked or new, not git-ignored) the build and the package use
     *(f for f in open(tracked).read().splitlines() if os.path.isfile(f)),
 ]
 need_wheel = [p.removeprefix("python/") for p in static] + [
     "ticketbooth/__init__.py", "ticketbooth/_proto/v1/broker_pb2.py",
 ]
+lab_files = {p.split(f"/{lab_data}/", 1)[1]: p for p in w if f".data/data/{lab_data}/" in p}
+for p in ("package.json", "install.json"):
+    if p not in lab_files:
+        need_wheel.append(f"ticketbooth-*.data/data/{lab_data}/{p}")
+if "package.json" in lab_files:
+    import json
+    load = json.loads(zipfile.ZipFile(wheel).read(lab_files["package.json"]))["jupyterlab"]["_build"]["load"]
+    if load not in lab_files:
+        need_wheel.append(f"{lab_data}/{load} (the extension's entry point)")
+if len([p for p in s if p.startswith(f"{labext}/static/remoteEntry.")]) != 1:
+    need_sdist.append(f"{labext}/static/remoteEntry.*.js (exactly one)")
 problems = [f"sdist lacks {p}" for p in need_sdist if p not in s]
 problems += [f"wheel lacks {p}" for p in need_wheel if p not in w]
 problems += [f"empty: {p}" for p in static if s.get(p) == 0]
-problems += [f"sdist holds {p}" for p in s if "node_modules/" in p]
+problems += [f"sdist holds {p}" for p in s if "node_modules/" in p or p.startswith("labextension/lib/")]
+problems += [f"wheel holds {p} (shared data only)" for p in w if p.startswith("ticketbooth/labextension/")]
 ep = [p for p in w if p.endswith(".dist-info/entry_points.txt")]
 if not ep or "ticketbooth = ticketbooth._cli:main" not in zipfile.ZipFile(wheel).read(ep[0]).decode():
     problems.append("wheel lacks the `ticketbooth` console script")
@@ -73,7 +95,7 @@ for p in sorted(s):
         print(f"  {s[p]:>9}  {p}")
 print(f"{wheel.rsplit('/', 1)[1]}: {len(w)} files")
 for p in sorted(w):
-    if "/static/" in p or ".dist-info/" in p:
+    if "/static/" in p or ".dist-info/" in p or ".data/" in p:
         print(f"  {w[p]:>9}  {p}")
 for p in problems:
     print("MISSING/WRONG:", p, file=sys.stderr)
@@ -92,6 +114,17 @@ if command -v npm >/dev/null; then
       fail "the sdist's static/$f is not what its js/ sources build: stale? run npm run build in js/"
   done
   echo "rebuilt bundles are identical to the shipped ones"
+  # the side panel: every chunk is identical; remoteEntry.<hash>.js (and so package.json,
+  # which names it) holds its container's module id, which webpack derives from the absolute
+  # path of the unpacked sources, so only its presence is compared
+  mv "$src/python/ticketbooth/labextension" "$work/shipped-labextension"
+  (cd "$src/labextension" && npm ci --no-audit --no-fund --loglevel=error && npm run build >/dev/null)
+  diff -r -x 'remoteEntry.*.js' -x package.json "$src/python/ticketbooth/labextension" \
+    "$work/shipped-labextension" ||
+    fail "the sdist's labextension is not what its labextension/ sources build: stale?"
+  ls "$src"/python/ticketbooth/labextension/static/remoteEntry.*.js >/dev/null ||
+    fail "the rebuilt labextension has no remoteEntry"
+  echo "rebuilt side panel chunks are identical to the shipped ones"
 else
   echo "skipped: no npm on PATH (.ci/run installs it)"
 fi
@@ -163,6 +196,11 @@ for name in ("widget.js", *w.RENDERERS.values()):
 print("ok:", ticketbooth.__version__, "from", pkg)
 EOF
   )
+
+  step "$kind: the JupyterLab side panel is installed and enabled"
+  "$venv/bin/jupyter" labextension list 2>&1 | tee "$work/labext-$kind.log"
+  grep -Eq 'ticketbooth v[^ ]+ .*enabled.*OK' "$work/labext-$kind.log" ||
+    fail "$kind: jupyter labextension list does not show ticketbooth enabled and OK"
 }
 
 install_and_run wheel "$wheel"

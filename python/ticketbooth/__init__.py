@@ -30,6 +30,11 @@ from ._version import __version__
 from ._watch import Watch, WatchEvent
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab side panel (for `jupyter labextension develop`)."""
+    return [{"src": "labextension", "dest": "ticketbooth"}]
+
+
 def __getattr__(name: str) -> object:
     # the widget pulls in anywidget/ipywidgets: import it only when asked for
     if name in ("TicketView", "view"):

@@ -1,0 +1,250 @@
+"""The JupyterLab side panel "Tickets" (labextension/): a notebook publishes a table and
+figures; the panel lists them live, opens them without a kernel (grid cells, the figure), and
+follows a republish."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Lab, free_port, shot, write_notebook
+from tests.e2e.test_lab import open_notebook, run_cells
+
+PUBLISHER = [
+    """import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt, numpy as np, pyarrow as pa
+import plotly.graph_objects as go
+import ticketbooth as tb
+s = tb.Session()
+
+def table(tag, n):
+    i = np.arange(n)
+    return pa.table({"row": i, "value": i * 0.25, "label": [f"{tag}-{k}" for k in i]})
+
+fig, ax = plt.subplots(figsize=(4, 3), dpi=80)
+ax.plot(np.arange(20), np.arange(20) ** 0.5)
+ax.set_title("panel figure")
+""",
+    """s.publish_table(table("v1", 1000), "sales")
+s.publish_figure(fig, "chart")
+s.publish_figure(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])), "bars")
+print("published v1")""",
+    """s.publish_table(table("v2", 2500), "sales")
+print("published v2")""",
+]
+
+
+def item(page: Any, name: str) -> Any:
+    """The panel's row of `name`."""
+    return page.locator(".tb-lab-item").filter(
+        has=page.locator(".tb-lab-name", has_text=re.compile(f"^{re.escape(name)}$"))
+    )
+
+
+def open_panel(page: Any) -> Any:
+    tab = page.locator('.jp-SideBar.jp-mod-left [data-id="ticketbooth-panel"]')
+    tab.wait_for(timeout=30_000)
+    tab.click()
+    panel = page.locator("#ticketbooth-panel")
+    panel.wait_for(state="visible", timeout=10_000)
+    return panel
+
+
+# "/tb-base/": the server under a base URL (lab fixture's indirect parameter); every request
+# of the panel (ServerConnection, the EventSource) and of the views must carry it
+@pytest.mark.parametrize("lab", ["/", "/tb-base/"], indirect=True)
+@pytest.mark.timeout(420)
+def test_panel_lists_opens_and_follows(lab: Lab, browser: Any) -> None:
+    write_notebook(lab, "publisher.ipynb", *PUBLISHER)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    console: list[str] = []
+    context.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    context.on("weberror", lambda e: console.append(f"pageerror: {e.error}"))
+    page = None
+    try:
+        page = open_notebook(context, lab, "publisher.ipynb")
+        _scenario(page, "panel" if lab.url.endswith(tuple("0123456789")) else "panel-base")
+    except Exception as exc:
+        if page is not None:
+            shot(page, "panel-99-failure-" + re.sub(r"\W", "", lab.url[-8:]))
+        errors = "\n".join(c for c in console if c.startswith(("error", "pageerror")))
+        raise AssertionError(f"{exc}\nbrowser errors:\n{errors[:4000]}") from exc
+    finally:
+        context.close()
+
+
+def _scenario(page: Any, prefix: str) -> None:
+    panel = open_panel(page)
+    # before anything is published: the empty state says how to publish
+    panel.locator(".tb-lab-empty").wait_for(state="visible", timeout=30_000)
+    assert 's.publish_table(df, "sales")' in panel.locator(".tb-lab-empty").inner_text()
+    assert panel.locator(".tb-lab-error").is_hidden()
+    shot(page, f"{prefix}-00-empty")
+
+    run_cells(page, 0, 2)
+    page.wait_for_selector("text=published v1", timeout=120_000)
+
+    # listed live (the change feed), with rows, size, type and version
+    sales, chart, bars = item(page, "sales"), item(page, "chart"), item(page, "bars")
+    for row in (sales, chart, bars):
+        row.wait_for(timeout=30_000)
+    assert panel.locator(".tb-lab-empty").is_hidden()
+    text = sales.inner_text()
+    assert "1,000 rows \N{MULTIPLICATION SIGN} 3 columns" in text, text
+    assert re.search(r"\d+(\.\d+)? KiB", text), text
+    assert "v1" in sales.locator(".tb-lab-prov").inner_text()
+    assert sales.get_attribute("data-version") == "1"
+    assert "Figure" in chart.inner_text() and "v1" in chart.inner_text()
+    assert "table" in sales.locator(".tb-lab-kind").inner_text().lower()
+    # the copy button holds the code to fetch it
+    assert 's.fetch_table("sales")' in (sales.locator(".tb-lab-copy").get_attribute("title") or "")
+    assert 's.fetch_object("chart")' in (chart.locator(".tb-lab-copy").get_attribute("title") or "")
+    # the lab attaches to an outside broker: no release there
+    assert sales.locator(".tb-lab-release").count() == 0
+    shot(page, f"{prefix}-01-list")
+
+    # open the table: a main-area tab with the grid, no kernel involved
+    sales.locator(".tb-lab-open").click()
+    view = page.locator("#ticketbooth-view-sales")
+    view.locator(".tb-grid").wait_for(timeout=30_000)
+    view.locator(".tb-row:not(.tb-placeholder)", has_text="v1-0").first.wait_for(timeout=30_000)
+    header = view.locator(".tb-hcell .tb-hname-text").all_inner_texts()
+    assert header == ["row", "value", "label"], header
+    row7 = view.locator(".tb-row:not(.tb-placeholder)", has_text="v1-7").first
+    cells = row7.locator(".tb-cell").all_inner_texts()
+    assert cells[1:4] == ["7", "1.75", "v1-7"], cells  # after the row number
+    assert "1,000 rows" in view.locator(".tb-meta").inner_text()
+    assert "live" in view.locator(".tb-pill").inner_text()
+    # sort by value, descending (click twice): the server sorts, the first row is the last
+    hvalue = view.locator(".tb-hcell", has_text="value").first
+    hvalue.click()
+    hvalue.click()
+    view.locator(".tb-row:not(.tb-placeholder)").first.filter(has_text="v1-999").wait_for(
+        timeout=30_000
+    )
+    shot(page, f"{prefix}-02-table")
+
+    # the matplotlib figure (its SVG/PNG from the bundle) and the plotly one (the renderer
+    # module from the server)
+    chart.locator(".tb-lab-open").click()
+    fig = page.locator("#ticketbooth-view-chart .tb-figure")
+    fig.locator("img").first.wait_for(timeout=30_000)
+    assert fig.locator("img").first.evaluate("img => img.complete && img.naturalWidth > 0")
+    shot(page, f"{prefix}-03-figure")
+    bars.locator(".tb-lab-open").click()
+    page.locator("#ticketbooth-view-bars .tb-figure .main-svg").first.wait_for(timeout=60_000)
+    shot(page, f"{prefix}-04-plotly")
+
+    # republish: the list shows version 2 and the new row count; the open table follows
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="publisher.ipynb").click()
+    run_cells(page, 2, 1)
+    page.wait_for_selector("text=published v2", timeout=120_000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.tb-lab-item')].some(li =>
+          li.querySelector('.tb-lab-name')?.textContent === 'sales'
+          && li.dataset.version === '2')""",
+        timeout=30_000,
+    )
+    assert "2,500 rows" in sales.inner_text()
+    assert "v2" in sales.locator(".tb-lab-prov").inner_text()
+    assert chart.get_attribute("data-version") == "1"
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="sales").click()
+    view.locator(".tb-row:not(.tb-placeholder)").first.filter(has_text="v2-2499").wait_for(
+        timeout=30_000
+    )
+    assert "2,500 rows" in view.locator(".tb-meta").inner_text()
+    shot(page, f"{prefix}-05-republished")
+
+
+@pytest.fixture(scope="module")
+def own_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab whose server extension runs the broker itself (no TICKETBOOTH_URL), so the
+    status says can_release and the panel offers Release."""
+    base = tmp_path_factory.mktemp("own-lab")
+    runtime, root = base / "runtime", base / "notebooks"
+    runtime.mkdir(mode=0o700)
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETBOOTH_")}
+    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(base / "config"))
+    token, port = secrets.token_hex(16), free_port()
+    cmd = [
+        *(sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1"),
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={base / 'settings'}",
+        f"--LabApp.workspaces_dir={base / 'workspaces'}",
+        "--LabApp.news_url=",
+    ]
+    log_path = base / "lab.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    raise RuntimeError(log_path.read_text()) from None
+                time.sleep(0.5)
+        try:
+            yield Lab(url, token, Path(root), broker=None)  # type: ignore[arg-type]
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.mark.timeout(300)
+def test_panel_release(own_lab: Lab, browser: Any) -> None:
+    """With the broker in the server, Release (a POST with Jupyter's XSRF token) unpublishes."""
+    write_notebook(
+        own_lab,
+        "release.ipynb",
+        "import pyarrow as pa, ticketbooth as tb\ns = tb.Session()\n"
+        's.publish_table(pa.table({"x": [1, 2, 3]}), "doomed")\n'
+        's.publish_table(pa.table({"y": [4]}), "kept")\nprint("both published")',
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = None
+    try:
+        page = open_notebook(context, own_lab, "release.ipynb")
+        panel = open_panel(page)
+        run_cells(page, 0, 1)
+        page.wait_for_selector("text=both published", timeout=120_000)
+        doomed = item(page, "doomed")
+        doomed.wait_for(timeout=30_000)
+        item(page, "kept").wait_for(timeout=30_000)
+        assert "3 rows" in doomed.inner_text()
+        doomed.locator(".tb-lab-release").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=10_000)
+        shot(page, "panel-06-release-dialog")
+        dialog.locator("button", has_text="Release").click()
+        doomed.wait_for(state="detached", timeout=30_000)
+        assert item(page, "kept").count() == 1
+        assert panel.locator(".tb-lab-error").is_hidden(), panel.locator(
+            ".tb-lab-error"
+        ).inner_text()
+    except Exception:
+        if page is not None:
+            shot(page, "panel-99-release-failure")
+        raise
+    finally:
+        context.close()
