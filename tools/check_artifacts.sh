@@ -71,6 +71,10 @@ need_wheel = [p.removeprefix("python/") for p in static] + [
     "ticketbooth/__init__.py", "ticketbooth/_proto/v1/broker_pb2.py",
 ]
 lab_files = {p.split(f"/{lab_data}/", 1)[1]: p for p in w if f".data/data/{lab_data}/" in p}
+server_config = "etc/jupyter/jupyter_server_config.d/ticketbooth.json"  # enables ticketbooth.server
+if not any(p.endswith(f".data/data/{server_config}") for p in w):
+    need_wheel.append(f"ticketbooth-*.data/data/{server_config}")
+need_sdist.append("jupyter-config/jupyter_server_config.d/ticketbooth.json")
 for p in ("package.json", "install.json"):
     if p not in lab_files:
         need_wheel.append(f"ticketbooth-*.data/data/{lab_data}/{p}")
@@ -201,6 +205,12 @@ EOF
   "$venv/bin/jupyter" labextension list 2>&1 | tee "$work/labext-$kind.log"
   grep -Eq 'ticketbooth v[^ ]+ .*enabled.*OK' "$work/labext-$kind.log" ||
     fail "$kind: jupyter labextension list does not show ticketbooth enabled and OK"
+
+  step "$kind: the server extension is enabled and loads"
+  "$venv/bin/jupyter" server extension list 2>&1 | tee "$work/serverext-$kind.log"
+  grep -Eq 'ticketbooth.server .*enabled' "$work/serverext-$kind.log" &&
+    grep -Eq 'ticketbooth.server .*OK' "$work/serverext-$kind.log" ||
+    fail "$kind: jupyter server extension list does not show ticketbooth.server enabled and OK"
 }
 
 install_and_run wheel "$wheel"
