@@ -314,7 +314,7 @@ def test_release_of_another_sessions_ticket(published: Published) -> None:
             with pytest.raises(tb.PermissionDeniedError) as info:
                 other.release(ticket)
             assert "published by another session" in str(info.value)
-            assert "only its publisher can release it" in str(info.value)
+            assert "only its publisher" in str(info.value)
         # export ids are per session: the publisher's export 1 is not reachable from here
         with pytest.raises(tb.TicketNotFoundError, match="does not exist in this session"):
             other.release(tb.ExportTicket.export_ticket(1))
