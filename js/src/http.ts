@@ -19,20 +19,29 @@ export interface HttpOptions {
 export interface ServerStatus {
   version: string;
   broker: { url: string; tcp_url: string | null; in_process: boolean };
+  /** Your user on a shared broker with per-user tokens, else "". */
+  user?: string;
   can_release: boolean;
 }
 
-/** An object as `GET object?ticket=` describes it. */
-export interface ObjectInfo {
+/** An object as the server lists it (`GET objects`, docs/server.md). */
+export interface ListedObject {
   ticket: string;
+  /** The scope name, or "" for a shared ticket. */
   name: string;
+  /** "Table", or the figure's type. */
   type: string;
   num_rows: number;
   num_columns: number;
   nbytes: number;
   publisher: string;
+  /** Seconds since the epoch. */
   published_at: number;
   version: number;
+}
+
+/** An object as `GET object?ticket=` describes it. */
+export interface ObjectInfo extends ListedObject {
   columns?: ColumnSpec[];
   mimebundle?: Record<string, unknown>;
 }

@@ -3,7 +3,7 @@
 export {
   apiUrl, HttpDataSource, HttpError, jupyterBaseUrl, jupyterToken, objectInfo, probeServer,
   type FetchLike, type HttpOptions, type HttpSourceOptions, type HttpViewState, type HttpWindow,
-  type ObjectInfo, type ServerStatus,
+  type ListedObject, type ObjectInfo, type ServerStatus,
 } from "./http";
 export { events, type EventSourceFactory, type EventSourceLike, type EventsOptions, type ServerEvent } from "./serverevents";
 export { FallbackDataSource, type FallbackOptions } from "./fallback";
