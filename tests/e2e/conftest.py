@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -70,54 +71,61 @@ class Lab:
         return f"{self.url}/lab/tree/{path}?token={self.token}"
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
-    # optional (indirect parametrization): the server's base URL, e.g. "/prefix/"
-    base_url = str(getattr(request, "param", None) or "/")
-    base = tmp_path_factory.mktemp("lab")
-    runtime, root, settings = base / "runtime", base / "notebooks", base / "settings"
+@contextlib.contextmanager
+def running_lab(
+    base: Path, env: dict[str, str], broker: BrokerProcess | None, base_url: str = "/"
+) -> Iterator[Lab]:
+    """`jupyter lab` on a free loopback port with a fresh token, notebooks in base/notebooks;
+    ready when /api/status answers, terminated on exit (its log: base/lab.log)."""
+    root = base / "notebooks"
     root.mkdir()
-    broker = start_broker(runtime, "--session-ttl", "5")
     token, port = secrets.token_hex(16), free_port()
-    env = dict(broker.env)
-    env["JUPYTER_CONFIG_DIR"] = str(base / "config")
+    env = {**env, "JUPYTER_CONFIG_DIR": str(base / "config")}
     cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--allow-root",
-        "--ip=127.0.0.1",
+        *(sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1"),
         f"--port={port}",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.user_settings_dir={base / 'settings'}",
         f"--LabApp.workspaces_dir={base / 'workspaces'}",
         "--LabApp.news_url=",
         f"--ServerApp.base_url={base_url}",
     ]
-    log = open(base / "lab.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    url = f"http://127.0.0.1:{port}{base_url.rstrip('/')}"
-    deadline = time.monotonic() + 90
-    while True:
+    log_path = base / "lab.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+        url = f"http://127.0.0.1:{port}{base_url.rstrip('/')}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    raise RuntimeError(log_path.read_text()) from None
+                time.sleep(0.5)
         try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
+            yield Lab(url, token, root, broker)  # type: ignore[arg-type]
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
                 proc.kill()
-                raise RuntimeError((base / "lab.log").read_text()) from None
-            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """JupyterLab attached to a broker process (TICKETBOOTH_URL-free: found in the runtime
+    dir). Optional indirect parameter: the server's base URL, e.g. "/prefix/"."""
+    base_url = str(getattr(request, "param", None) or "/")
+    base = tmp_path_factory.mktemp("lab")
+    broker = start_broker(base / "runtime", "--session-ttl", "5")
     try:
-        yield Lab(url, token, root, broker)
+        with running_lab(base, dict(broker.env), broker, base_url) as lab:
+            yield lab
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         broker.stop()
 
 

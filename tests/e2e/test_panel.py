@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Lab, free_port, shot, write_notebook
+from tests.e2e.conftest import Lab, running_lab, shot, write_notebook
 from tests.e2e.test_lab import open_notebook, run_cells
 
 PUBLISHER = [
@@ -172,43 +166,12 @@ def own_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab whose server extension runs the broker itself (no TICKETBOOTH_URL), so the
     status says can_release and the panel offers Release."""
     base = tmp_path_factory.mktemp("own-lab")
-    runtime, root = base / "runtime", base / "notebooks"
+    runtime = base / "runtime"
     runtime.mkdir(mode=0o700)
-    root.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETBOOTH_")}
-    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(base / "config"))
-    token, port = secrets.token_hex(16), free_port()
-    cmd = [
-        *(sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1"),
-        f"--port={port}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={base / 'settings'}",
-        f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        "--LabApp.news_url=",
-    ]
-    log_path = base / "lab.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    raise RuntimeError(log_path.read_text()) from None
-                time.sleep(0.5)
-        try:
-            yield Lab(url, token, Path(root), broker=None)  # type: ignore[arg-type]
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    env["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    with running_lab(base, env, None) as lab:
+        yield lab
 
 
 @pytest.mark.timeout(300)
