@@ -158,6 +158,7 @@ class Ticketbooth(ExtensionApp):
     # what the handlers ask -------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """What `GET status` answers (blocking: it may connect to an attached broker)."""
+        user = self._user()
         return {
             "version": __version__,
             "broker": {
@@ -165,8 +166,8 @@ class Ticketbooth(ExtensionApp):
                 "tcp_url": self.broker.tcp_url if self.broker else None,
                 "in_process": self.broker is not None,
             },
-            "user": self._user(),
-            "can_release": self.broker is not None or bool(self._user()),
+            "user": user,
+            "can_release": self.broker is not None or bool(user),
         }
 
     def _user(self) -> str:
