@@ -85,8 +85,6 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    import pyarrow as pa
-
     with _session(args) as s:
         o = s.info(args.ticket)
     print(f"ticket:     {shown(args.ticket)}")
@@ -98,7 +96,7 @@ def _info(args: argparse.Namespace) -> int:
     if o.type == "Table":
         print(f"rows:       {o.num_rows:,}")
         print("schema:")
-        for field in pa.ipc.read_schema(pa.py_buffer(o.schema)):
+        for field in o.schema or []:
             print(f"  {shown(field.name)}: {shown(str(field.type))}")
     return 0
 

@@ -99,6 +99,11 @@ class PluginClient:
     def __enter__(self) -> PluginClient:
         return self
 
+    def __repr__(self) -> str:
+        state = "closed" if self.req_stream.closed else "open"
+        kind = f" {self.type}" if self.type else ""
+        return f"<ticketbooth.PluginClient{kind} {self.ticket} {state}>"
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 

@@ -23,6 +23,7 @@ from ._errors import (
     TicketboothError,
 )
 from ._flight_client import FlightTransport
+from ._info import ObjectInfo
 from ._keepalive import FORGOTTEN, KeepAlive
 from ._limits import chunk_budget
 from ._proto.v1 import broker_pb2 as pb
@@ -243,7 +244,8 @@ class Session(ObjectCalls):
 
         Args:
             data: a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or polars
-                DataFrame, a duckdb relation, or anything with ``__arrow_c_stream__``.
+                DataFrame, a duckdb relation, a dict of columns, or anything with
+                ``__arrow_c_stream__``.
 
         Returns:
             A `Table` whose ``ticket`` can be published.
@@ -379,13 +381,11 @@ class Session(ObjectCalls):
         resp = self._call("fetch", self._conn.sessions.Fetch, pb.FetchRequest(ticket=t.bytes))
         return ExportTicket(resp.export_ticket)
 
-    def info(self, ticket: Any) -> pb.ObjectInfo:
+    def info(self, ticket: Any) -> ObjectInfo:
         """What the broker knows about the object behind `ticket` (type, rows, version...)."""
         t = as_ticket(ticket)
-        info: pb.ObjectInfo = self._call(
-            "get info", self._conn.sessions.GetInfo, pb.GetInfoRequest(ticket=t.bytes)
-        )
-        return info
+        msg = self._call("get info", self._conn.sessions.GetInfo, pb.GetInfoRequest(ticket=t.bytes))
+        return ObjectInfo.from_message(msg)
 
     def release(self, ticket: Any) -> None:
         """Release an export (or `Table`), or unpublish a ticket this session published.
@@ -410,10 +410,10 @@ class Session(ObjectCalls):
             for o in resp.objects
         }
 
-    def list_objects(self) -> list[pb.ObjectInfo]:
+    def list_objects(self) -> list[ObjectInfo]:
         """Details of every named object (used by ``ticketbooth ls``)."""
         resp = self._call("list objects", self._conn.sessions.ListObjects, pb.ListObjectsRequest())
-        return list(resp.objects)
+        return [ObjectInfo.from_message(o) for o in resp.objects]
 
     # lifetime ------------------------------------------------------------------------------
     def close(self) -> None:

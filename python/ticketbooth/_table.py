@@ -66,4 +66,8 @@ class Table(Handle):
 
     def __repr__(self) -> str:
         cols = ", ".join(f"{f.name}: {f.type}" for f in self._schema)
-        return f"<ticketbooth.Table {self._num_rows:,} rows [{cols}] export={self._ticket.id}>"
+        version = f" v{self._version}" if self._version else ""
+        return (
+            f"<ticketbooth.Table{version} {self._num_rows:,} rows [{cols}] "
+            f"export={self._ticket.id}>"
+        )

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from ._errors import from_rpc_error
+from ._info import ObjectInfo
 from ._proto.v1 import broker_pb2 as pb
 from ._tickets import Ticket, ticket_from_bytes
 
@@ -31,7 +32,7 @@ class WatchEvent:
     reason: str
     sent_at: float
     received_at: float
-    info: Any
+    info: ObjectInfo | None
 
     @property
     def publisher_gone(self) -> bool:
@@ -47,6 +48,7 @@ class Watch:
 
     def __init__(self, stub: Any, metadata: tuple[tuple[str, str], ...], ticket: bytes) -> None:
         self._call = stub.Watch(pb.WatchRequest(ticket=ticket), metadata=metadata)
+        self._ticket = ticket
         self._done = False
 
     def __iter__(self) -> Watch:
@@ -73,7 +75,7 @@ class Watch:
             reason=msg.reason,
             sent_at=msg.sent_at,
             received_at=time.time(),
-            info=msg.info,
+            info=ObjectInfo.from_message(msg.info) if msg.info.ticket else None,
         )
 
     def __aiter__(self) -> Watch:
@@ -95,6 +97,10 @@ class Watch:
     def close(self) -> None:
         self._done = True
         self._call.cancel()
+
+    def __repr__(self) -> str:
+        what = str(ticket_from_bytes(self._ticket)) if self._ticket else "every named ticket"
+        return f"<ticketbooth.Watch {what} {'ended' if self._done else 'open'}>"
 
     def __enter__(self) -> Watch:
         return self

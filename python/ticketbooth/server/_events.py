@@ -22,7 +22,7 @@ def event_json(event: WatchEvent) -> dict[str, Any]:
     return {
         "kind": event.kind,
         "ticket": ticket_text(event.ticket) if event.ticket is not None else "",
-        "name": getattr(event.info, "name", ""),
+        "name": event.info.name if event.info is not None else "",
         "type": event.type,
         "version": event.version,
         "reason": event.reason,

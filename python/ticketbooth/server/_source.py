@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import InvalidInputError, TicketboothError
+from .._info import ObjectInfo
 from .._session import Session
 from .._shared_object import SharedObject
 from .._table import Table
-from .._tickets import ExportTicket, Ticket, as_ticket, ticket_from_bytes
+from .._tickets import ExportTicket, Ticket, as_ticket
 from .._windows import MAX_WINDOW_ROWS, TableWindows, column_specs
 
 
@@ -65,10 +66,10 @@ def parse_sort(text: str | None) -> list[dict[str, Any]]:
     return [{"column": k["column"], "descending": bool(k.get("descending"))} for k in keys]
 
 
-def describe(info: Any) -> dict[str, Any]:
-    """The JSON form of a broker ObjectInfo (see docs/server.md, `Obj`)."""
+def describe(info: ObjectInfo) -> dict[str, Any]:
+    """The JSON form of an ObjectInfo (see docs/server.md, `Obj`)."""
     return {
-        "ticket": ticket_text(ticket_from_bytes(info.ticket)),
+        "ticket": ticket_text(info.ticket),
         "name": info.name,
         "type": info.type,
         "num_rows": info.num_rows,
