@@ -17,7 +17,8 @@ from ._errors import InvalidInputError, TicketboothError
 
 _NOT_A_TABLE = (
     "{what} is not a table: pass a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or "
-    "polars DataFrame, a duckdb relation, or any object with __arrow_c_stream__"
+    "polars DataFrame, a duckdb relation, a dict of columns, or any object with "
+    "__arrow_c_stream__"
 )
 
 #: (module, type name) of one-column objects, and what to pass instead.
@@ -34,7 +35,8 @@ def as_reader(data: Any) -> pa.RecordBatchReader:
 
     Args:
         data: a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or polars DataFrame,
-            a duckdb relation, or any object with ``__arrow_c_stream__``.
+            a duckdb relation, a dict of columns (``{"a": [1, 2]}``), or any object with
+            ``__arrow_c_stream__``.
 
     Returns:
         A reader of the same rows. Errors raised while it is read (a lazy query that fails
@@ -53,6 +55,18 @@ def as_reader(data: Any) -> pa.RecordBatchReader:
     return _guarded(_checked(_convert(data)))
 
 
+def is_table_like(data: Any) -> bool:
+    """Whether `as_reader` would take `data` as a table (a figure is anything else)."""
+    if isinstance(data, (pa.Table, pa.RecordBatch, pa.RecordBatchReader, dict)):
+        return True
+    module, name = type(data).__module__.split(".")[0], type(data).__name__
+    return (
+        (module == "pandas" and name == "DataFrame")
+        or module in ("polars", "duckdb")
+        or hasattr(data, "__arrow_c_stream__")
+    )
+
+
 def _convert(data: Any) -> pa.RecordBatchReader:
     """The reader of anything that is not already pyarrow."""
     if isinstance(data, (str, bytes, bytearray, int, float)) or data is None:
@@ -65,6 +79,8 @@ def _convert(data: Any) -> pa.RecordBatchReader:
         )
     if module == "pandas" and name == "DataFrame":
         return _from_pandas(data)
+    if isinstance(data, dict):
+        return _from_dict(data)
     if hasattr(data, "__arrow_c_stream__"):
         try:
             return pa.RecordBatchReader.from_stream(data)
@@ -89,6 +105,46 @@ def _from_pandas(df: Any) -> pa.RecordBatchReader:
         table = pa.Table.from_pandas(df)
     except Exception as exc:
         raise _pandas_error(df, exc) from exc
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+
+def _from_dict(columns: dict[Any, Any]) -> pa.RecordBatchReader:
+    """``{"name": values, ...}``: each value a list, numpy array, pyarrow array or Series."""
+    if not columns:
+        raise InvalidInputError("an empty dict is not a table: give it at least one column")
+    bad = [k for k in columns if not isinstance(k, str)]
+    if bad:
+        raise InvalidInputError(
+            f"column names must be strings, not {type(bad[0]).__name__} ({bad[0]!r})"
+        )
+    lengths = {}
+    for key, values in columns.items():
+        if isinstance(values, (str, bytes, int, float)) or values is None:
+            raise InvalidInputError(
+                f"column {key!r} is a single {type(values).__name__}, not a list of values: "
+                f"write {{{key!r}: [{values!r}]}}"
+            )
+        try:
+            lengths[key] = len(values)
+        except TypeError:
+            raise InvalidInputError(
+                f"column {key!r} is not a list of values (got {type(values).__name__})"
+            ) from None
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{k!r}: {n}" for k, n in lengths.items())
+        raise InvalidInputError(f"the columns have different lengths ({shown}): make them equal")
+    try:
+        table = pa.table(columns)
+    except Exception as exc:
+        for key, values in columns.items():
+            try:
+                pa.array(values) if not isinstance(values, (pa.Array, pa.ChunkedArray)) else None
+            except Exception as col_exc:
+                raise InvalidInputError(
+                    f"column {key!r} cannot be converted to Arrow: {_first_line(col_exc)} "
+                    "(give it values of one type)"
+                ) from exc
+        raise InvalidInputError(f"the dict cannot be made a table: {_first_line(exc)}") from exc
     return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
 

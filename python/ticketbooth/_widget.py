@@ -12,11 +12,12 @@ import anywidget
 import traitlets
 
 from . import _snapshot
+from ._default import default_session
 from ._errors import TicketboothError, TicketNotFoundError
 from ._shared_object import SharedObject
 from ._static import RENDERERS, STATIC
 from ._table import Table
-from ._tickets import ExportTicket, as_ticket
+from ._tickets import ExportTicket, ScopeTicket, Ticket, as_ticket
 from ._windows import TableWindows, column_specs
 
 log = logging.getLogger("ticketbooth")
@@ -46,18 +47,11 @@ def _sort_failure(keys: Any, exc: Exception) -> str:
     return f"cannot sort by {columns or 'that'}: {type(exc).__name__}: {exc}"
 
 
-_DEFAULT: list[Any] = []
-_DEFAULT_LOCK = threading.Lock()
-
-
-def _default_session() -> Any:
-    """One Session shared by the views a kernel shows without a session of their own."""
-    from ._session import Session
-
-    with _DEFAULT_LOCK:
-        if not _DEFAULT or not _DEFAULT[0].is_alive:
-            _DEFAULT[:] = [Session(name="ticketbooth views")]
-        return _DEFAULT[0]
+def _waiting(ticket: Ticket, exc: Exception) -> str:
+    """ "waiting for 'typo' to be published; did you mean 'sales'? published: ..." """
+    what = repr(ticket.name) if isinstance(ticket, ScopeTicket) else str(ticket)
+    _, _, known = str(exc).partition("; ")
+    return f"waiting for {what} to be published" + (f"; {known}" if known else "")
 
 
 class TicketView(anywidget.AnyWidget):
@@ -93,7 +87,7 @@ class TicketView(anywidget.AnyWidget):
         self._esm = _bundle_path().read_text(encoding="utf-8")
         super().__init__(height=height)
         self._ticket = as_ticket(ticket)
-        self._session = session if session is not None else _default_session()
+        self._session = session if session is not None else default_session()
         self._windows: TableWindows | None = None
         self._handle: Table | SharedObject | None = None
         self._loaded_version = 0
@@ -113,7 +107,7 @@ class TicketView(anywidget.AnyWidget):
         try:
             handle = self._session.fetch_object(self._ticket)
         except TicketNotFoundError as exc:
-            self.status, self.status_message = "loading", f"waiting: {exc}"
+            self.status, self.status_message = "loading", _waiting(self._ticket, exc)
             return
         except TicketboothError as exc:
             self.status, self.status_message = "error", str(exc)
@@ -222,6 +216,11 @@ class TicketView(anywidget.AnyWidget):
             return
         self.status_message = ""
         self.version += 1
+
+    def __repr__(self) -> str:
+        shown = f"{self.num_rows:,} rows" if self.kind == "table" else self.kind
+        version = f" v{self.publisher_version}" if self.publisher_version else ""
+        return f"<ticketbooth.TicketView {self.label} {shown}{version} {self.status}>"
 
     # static output ----------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -117,9 +117,20 @@ def test_figure_view_and_renderer_module(broker: BrokerProcess) -> None:
 def test_view_waits_for_a_ticket_not_yet_published(broker: BrokerProcess) -> None:
     with tb.Session() as pub, tb.Session() as sub:
         view = sub.view("later")
-        assert view.status == "loading" and "nothing is published" in view.status_message
+        assert view.status == "loading"
+        assert (
+            view.status_message == "waiting for 'later' to be published; no names are published yet"
+        )
         pub.publish_table(pa.table({"a": [1, 2]}), "later")
+        # a typo: the view says what it waits for, and what is published instead
+        typo = sub.view("latr")
+        assert typo.status_message == (
+            "waiting for 'latr' to be published; did you mean 'later'? Published: later"
+        ), typo.status_message
+        assert repr(typo) == "<ticketbooth.TicketView latr empty loading>"
+        typo.close()
         wait_for(lambda: view.status == "live" and view.num_rows == 2)
+        assert repr(view) == "<ticketbooth.TicketView later 2 rows v1 live>"
         view.close()
 
 

@@ -129,3 +129,35 @@ def test_good_inputs_are_unchanged() -> None:
     for data in (df, table, table.to_reader(), pl.from_arrow(table)):
         got = as_reader(data).read_all()
         assert got.select(["i", "s"]).to_pylist() == table.to_pylist(), type(data)
+
+
+# a dict of columns -----------------------------------------------------------------------------
+def test_dict_of_columns_is_a_table() -> None:
+    data = {
+        "a": [1, 2, 3],
+        "b": np.array([0.5, 1.5, 2.5]),
+        "c": pa.array(["x", "y", "z"]),
+        "d": pd.Series([True, False, None]),
+    }
+    table = as_reader(data).read_all()
+    assert table.column_names == ["a", "b", "c", "d"]
+    assert table.column("a").to_pylist() == [1, 2, 3]
+    assert table.column("c").to_pylist() == ["x", "y", "z"]
+    assert table.column("d").to_pylist() == [True, False, None]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({}, "an empty dict is not a table"),
+        ({1: [1, 2]}, "column names must be strings, not int"),
+        ({"a": 5}, "column 'a' is a single int, not a list of values: write {'a': [5]}"),
+        ({"a": "abc"}, "column 'a' is a single str"),
+        ({"a": [1, 2], "b": [1]}, "different lengths ('a': 2, 'b': 1)"),
+        ({"a": [1, "x"]}, "column 'a' cannot be converted to Arrow"),
+        ({"a": object()}, "column 'a' is not a list of values (got object)"),
+    ],
+    ids=["empty", "int-key", "scalar", "string", "ragged", "mixed", "no-len"],
+)
+def test_bad_dicts(data: dict[object, object], expected: str) -> None:
+    assert expected in str(invalid(data))

@@ -141,3 +141,24 @@ def test_closed_session_is_refused() -> None:
     with pytest.raises(BrokerError, match="session is closed") as exc:
         h.store.fetch(a, ScopeTicket.scope_ticket("x").bytes)
     assert code_of(exc) == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_a_missing_scope_name_lists_the_names_and_the_closest() -> None:
+    h = Harness()
+    sid = h.store.open_session("s").sid
+    with pytest.raises(BrokerError, match=r"'sales'; no names are published yet$"):
+        h.store.fetch(sid, b"s/sales")
+    for name in ("sales", "regions", *(f"t{i:02}" for i in range(10))):
+        h.store.publish(sid, h.table(sid), ScopeTicket.scope_ticket(name).bytes)
+    with pytest.raises(BrokerError) as exc:
+        h.store.fetch(sid, b"s/slaes")
+    assert exc.value.message == (
+        "nothing is published under the name 'slaes'; did you mean 'sales'? "
+        "Published: regions, sales, t00, t01, t02, t03, t04, t05 and 4 more"
+    )
+    with pytest.raises(BrokerError, match=r"'zzz'; published: regions, sales, t00"):
+        h.store.fetch(sid, b"s/zzz")
+    # a shared ticket is a capability: its error names no other tickets
+    with pytest.raises(BrokerError) as exc:
+        h.store.fetch(sid, SharedTicket.random_ticket().bytes)
+    assert "published:" not in exc.value.message.lower()

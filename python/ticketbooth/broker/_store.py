@@ -9,10 +9,11 @@ Pure bookkeeping with no I/O, so every lifetime rule is unit-testable without a 
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import grpc
@@ -93,14 +94,27 @@ EventHook = Callable[[str, Binding, str], None]
 ticket was released: "released", "closed" or "expired"."""
 
 
-def _not_found(ticket: Ticket) -> BrokerError:
+def _not_found(ticket: Ticket, names: Iterable[str] = ()) -> BrokerError:
     if isinstance(ticket, ExportTicket):
         what = f"export {ticket.id} does not exist in this session (released, or never created)"
     elif isinstance(ticket, ScopeTicket):
-        what = f"nothing is published under the name {ticket.name!r}"
+        what = f"nothing is published under the name {ticket.name!r}" + _known(ticket.name, names)
     else:
         what = f"shared ticket {ticket} is not published (released, or its publisher is gone)"
     return BrokerError(grpc.StatusCode.NOT_FOUND, what)
+
+
+def _known(name: str, names: Iterable[str], shown: int = 8) -> str:
+    """ "; did you mean 'sales'? published: a, b, ..." for a scope name that does not exist."""
+    ordered = sorted(names)
+    if not ordered:
+        return "; no names are published yet"
+    close = difflib.get_close_matches(name, ordered, n=1)
+    more = f" and {len(ordered) - shown} more" if len(ordered) > shown else ""
+    listed = f"{', '.join(ordered[:shown])}{more}"
+    if close:
+        return f"; did you mean {close[0]!r}? Published: {listed}"
+    return f"; published: {listed}"
 
 
 class Store:
@@ -254,7 +268,7 @@ class Store:
             )
         binding = self.bindings.get(ticket.bytes)
         if binding is None:
-            raise _not_found(ticket)
+            raise _not_found(ticket, self.scope_names())
         return binding.obj, binding
 
     def resolve(self, sid: str, raw: bytes) -> tuple[StoredObject, Binding | None]:
@@ -267,7 +281,7 @@ class Store:
             return obj, None
         binding = self.bindings.get(ticket.bytes)
         if binding is None:
-            raise _not_found(ticket)
+            raise _not_found(ticket, self.scope_names())
         return binding.obj, binding
 
     def fetch(self, sid: str, raw: bytes) -> tuple[int, StoredObject, Binding | None]:
@@ -336,6 +350,9 @@ class Store:
 
     def scope_bindings(self) -> list[Binding]:
         return [b for b in self.bindings.values() if isinstance(b.ticket, ScopeTicket)]
+
+    def scope_names(self) -> list[str]:
+        return [b.ticket.name for b in self.scope_bindings() if isinstance(b.ticket, ScopeTicket)]
 
     def publisher_name(self, binding: Binding | None) -> str:
         if binding is None:
