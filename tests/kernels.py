@@ -14,6 +14,17 @@ class Kernel:
 
     def run(self, code: str, timeout: float = 60) -> str:
         """Execute `code`; return its stdout (display_data goes to `displays`)."""
+        status, out, errors = self._execute(code, timeout)
+        assert status == "ok", errors
+        return out
+
+    def run_failing(self, code: str, timeout: float = 60) -> str:
+        """Execute `code`, which must fail; return its traceback (and stderr) text."""
+        status, _, errors = self._execute(code, timeout)
+        assert status == "error", f"expected an error from {code!r}"
+        return errors
+
+    def _execute(self, code: str, timeout: float) -> tuple[str, str, str]:
         out: list[str] = []
         errors: list[str] = []
 
@@ -21,14 +32,15 @@ class Kernel:
             kind, content = msg["msg_type"], msg["content"]
             if kind == "stream" and content["name"] == "stdout":
                 out.append(content["text"])
+            elif kind == "stream":  # IPython prints a UsageError to stderr, no traceback
+                errors.append(content["text"])
             elif kind in ("display_data", "execute_result"):
                 self.displays.append(content["data"])
             elif kind == "error":
                 errors.append("\n".join(content["traceback"]))
 
         reply = self.kc.execute_interactive(code, output_hook=hook, timeout=timeout)
-        assert reply["content"]["status"] == "ok", "\n".join(errors)
-        return "".join(out)
+        return reply["content"]["status"], "".join(out), "\n".join(errors)
 
     def shutdown(self) -> None:
         self.kc.stop_channels()

@@ -9,6 +9,8 @@ The API mirrors the Deephaven Python client (pydeephaven)::
     tbl = tb.Session().fetch_table(shared)
 """
 
+from typing import Any
+
 from ._errors import (
     AuthenticationError,
     BrokerUnavailableError,
@@ -20,6 +22,7 @@ from ._errors import (
     TicketboothError,
     TicketNotFoundError,
 )
+from ._info import ObjectInfo
 from ._limits import Limits
 from ._plugin import PluginClient, PluginError, RequestServer
 from ._session import Session
@@ -35,6 +38,13 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "ticketbooth"}]
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext ticketbooth``: the %publish and %fetch magics (see _magics)."""
+    from ._magics import TicketboothMagics
+
+    ipython.register_magics(TicketboothMagics)
+
+
 def __getattr__(name: str) -> object:
     # the widget pulls in anywidget/ipywidgets: import it only when asked for
     if name in ("TicketView", "view"):
@@ -42,6 +52,11 @@ def __getattr__(name: str) -> object:
 
         return getattr(_widget, name)
     raise AttributeError(f"module 'ticketbooth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # the lazy names too, so tab completion offers `tb.view`
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [
@@ -52,6 +67,7 @@ __all__ = [
     "InvalidInputError",
     "LimitExceededError",
     "Limits",
+    "ObjectInfo",
     "PermissionDeniedError",
     "PluginClient",
     "PluginError",
