@@ -60,14 +60,16 @@ def _session(args: argparse.Namespace) -> Any:
 
 def _ls(args: argparse.Namespace) -> int:
     with _session(args) as s:
-        rows = s.list_objects()
+        rows = s.list_objects(include_shared=args.all)
     if not rows:
-        print("no published objects")
+        print(
+            "no published objects" if args.all else "no named objects (--all adds shared tickets)"
+        )
         return 0
     header = ("NAME", "TYPE", "ROWS", "COLUMNS", "BYTES", "VERSION", "PUBLISHER", "AGE")
     table = [header] + [
         (
-            shown(o.name),
+            shown(o.name or str(o.ticket)),
             shown(o.type),
             f"{o.num_rows:,}" if o.type == "Table" else "-",
             str(o.num_columns) if o.type == "Table" else "-",
@@ -127,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         if name == "info":
             cmd.add_argument("ticket", help="a scope name or a shared ticket's text")
+        else:
+            cmd.add_argument(
+                "--all",
+                action="store_true",
+                help="also the shared tickets your sessions published (NAME shows the ticket)",
+            )
         cmd.add_argument("--url", help="broker address (default: discovery)")
         cmd.add_argument("--token", action=refuse_token())
         cmd.add_argument(

@@ -410,9 +410,14 @@ class Session(ObjectCalls):
             for o in resp.objects
         }
 
-    def list_objects(self) -> list[ObjectInfo]:
-        """Details of every named object (used by ``ticketbooth ls``)."""
-        resp = self._call("list objects", self._conn.sessions.ListObjects, pb.ListObjectsRequest())
+    def list_objects(self, *, include_shared: bool = False) -> list[ObjectInfo]:
+        """Details of every named object (used by ``ticketbooth ls``).
+
+        include_shared: also the shared tickets published by your user's sessions (with the
+        broker's one token that is every shared ticket; with per-user tokens, your own).
+        """
+        req = pb.ListObjectsRequest(include_shared=include_shared)
+        resp = self._call("list objects", self._conn.sessions.ListObjects, req)
         return [ObjectInfo.from_message(o) for o in resp.objects]
 
     # lifetime ------------------------------------------------------------------------------

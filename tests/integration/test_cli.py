@@ -131,7 +131,25 @@ def test_ls_with_explicit_url_and_token(broker: BrokerProcess, publisher: tb.Ses
 def test_ls_with_nothing_published(broker: BrokerProcess) -> None:
     res = cli("ls", env=broker.env)
     assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "no named objects (--all adds shared tickets)"
+    res = cli("ls", "--all", env=broker.env)
     assert res.stdout.strip() == "no published objects"
+
+
+def test_ls_all_lists_shared_tickets(broker: BrokerProcess, publisher: tb.Session) -> None:
+    shared = tb.SharedTicket.random_ticket()
+    publisher.publish_table(sales_table(), shared)
+    assert str(shared) not in cli("ls", env=broker.env).stdout  # unlisted by default
+    res = cli("ls", "--all", env=broker.env)
+    assert res.returncode == 0, res.stderr
+    rows = {row["NAME"]: row for row in parse_ls(res.stdout)}
+    assert set(rows) == {"sales", str(shared)}
+    assert rows[str(shared)]["ROWS"] == "1,234"
+    # the Python API: the same, as ObjectInfo
+    with tb.Session() as s:
+        assert [o.name for o in s.list_objects()] == ["sales"]
+        infos = {o.ticket: o for o in s.list_objects(include_shared=True)}
+        assert infos[shared].name == "" and infos[shared].num_rows == 1234
 
 
 def test_info_shows_schema(broker: BrokerProcess, publisher: tb.Session) -> None:

@@ -195,7 +195,7 @@ def test_ls_over_tls(tls_broker: tuple[BrokerProcess, Path], tmp_path: Path) -> 
     args = ("ls", "--url", b.tcp_url, "--token-file", str(token_file))
     res = cli(*args, "--tls-root-certs", str(cert), env=env)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "no published objects"
+    assert res.stdout.strip() == "no named objects (--all adds shared tickets)"
     res = cli(*args, env=env)  # without the CA: the message says what to pass
     assert res.returncode == 1
     assert "--tls-root-certs" in res.stderr

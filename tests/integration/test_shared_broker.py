@@ -50,6 +50,16 @@ def test_users_share_by_ticket_and_release_only_their_own(
             alice2.release(tb.ScopeTicket.scope_ticket("bobs"))
         alice2.release(tb.ScopeTicket.scope_ticket("sales"))  # another session, same user
         assert sorted(bob.exportable_objects) == ["bobs"]
+
+        # list_objects(include_shared=True) (ls --all): a user sees only their own shared
+        # tickets, from any of their sessions; a shared ticket stays a capability
+        mine, theirs = tb.SharedTicket.random_ticket(), tb.SharedTicket.random_ticket()
+        alice.publish_table(TABLE, mine)
+        bob.publish_table(TABLE, theirs)
+        listed = {o.ticket for o in alice2.list_objects(include_shared=True)}
+        assert mine in listed and theirs not in listed
+        listed = {o.ticket for o in bob.list_objects(include_shared=True)}
+        assert theirs in listed and mine not in listed
     finally:
         for s in (alice, alice2, bob):
             s.close()

@@ -259,8 +259,11 @@ class SessionServicer(pb_grpc.SessionServiceServicer):
 
     @refusals
     async def ListObjects(self, request: pb.ListObjectsRequest, context: Ctx) -> Any:
-        self.core.authorize(context)
-        infos = [self.core.info(b.obj, b) for b in self.store.scope_bindings()]
+        user = self.core.authorize(context)
+        bindings = self.store.scope_bindings()
+        if request.include_shared:
+            bindings += self.store.shared_bindings(user)
+        infos = [self.core.info(b.obj, b) for b in bindings]
         return pb.ListObjectsResponse(objects=infos)
 
     @refusals

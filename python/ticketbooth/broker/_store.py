@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from .._limits import Limits
-from .._tickets import ExportTicket, ScopeTicket, Ticket, ticket_from_bytes
+from .._tickets import ExportTicket, ScopeTicket, SharedTicket, Ticket, ticket_from_bytes
 
 
 class BrokerError(Exception):
@@ -350,6 +350,16 @@ class Store:
 
     def scope_bindings(self) -> list[Binding]:
         return [b for b in self.bindings.values() if isinstance(b.ticket, ScopeTicket)]
+
+    def shared_bindings(self, user: str) -> list[Binding]:
+        """Shared tickets published by sessions of `user` ("" = the broker's own token)."""
+        return [
+            b
+            for b in self.bindings.values()
+            if isinstance(b.ticket, SharedTicket)
+            and (publisher := self.sessions.get(b.session_id)) is not None
+            and publisher.user == user
+        ]
 
     def scope_names(self) -> list[str]:
         return [b.ticket.name for b in self.scope_bindings() if isinstance(b.ticket, ScopeTicket)]

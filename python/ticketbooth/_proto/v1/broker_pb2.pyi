@@ -379,12 +379,19 @@ Global___ReleaseResponse: _TypeAlias = ReleaseResponse  # noqa: Y015
 class ListObjectsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    INCLUDE_SHARED_FIELD_NUMBER: _builtins.int
+    include_shared: _builtins.bool
+    """Also list the shared tickets published by sessions of the caller's user (on a broker with
+    one token: every shared ticket; with per-user tokens: the caller's own).
+    """
     def __init__(
         self,
+        *,
+        include_shared: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_shared", b"include_shared"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
