@@ -12,6 +12,7 @@ from typing import Any
 from ._cli_values import (
     UsageError,
     parse_count,
+    parse_count_or_zero,
     parse_port,
     parse_seconds,
     parse_size,
@@ -43,8 +44,11 @@ def _limits(args: argparse.Namespace) -> Limits:
         "max_message_bytes",
         "max_sessions",
         "max_exports_per_session",
+        "history_versions",
     )
     given: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if args.history_bytes is not None:
+        given["max_history_bytes"] = args.history_bytes
     if args.session_ttl is not None:
         given["session_ttl_s"] = args.session_ttl
         given["heartbeat_interval_s"] = min(2.0, args.session_ttl / 3)
@@ -182,6 +186,8 @@ _SERVE_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("--sweep-interval", parse_seconds, "S", "seconds between sweeps of orphaned segments (30)"),
     ("--max-sessions", parse_count, "N", "concurrent sessions (1000)"),
     ("--max-exports-per-session", parse_count, "N", "exports one session holds (10000)"),
+    ("--history-versions", parse_count_or_zero, "N", "earlier versions kept per ticket (3)"),
+    ("--history-bytes", parse_size, "SIZE", "all kept versions (a quarter of the store)"),
 )
 
 

@@ -56,6 +56,11 @@ def parse_size(text: str) -> int:
     return int(value)
 
 
+def parse_count_or_zero(text: str) -> int:
+    """`parse_count`, and 0."""
+    return 0 if text.strip() == "0" else parse_count(text)
+
+
 def parse_count(text: str) -> int:
     """Parse a positive whole number: ``1000``, ``10_000`` or ``1e4``.
 

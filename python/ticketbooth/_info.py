@@ -20,7 +20,8 @@ class ObjectInfo:
     ticket). version: increases on every publish to the ticket. num_rows / num_columns /
     schema: tables only (0, 0 and None otherwise). nbytes: the object's size. publisher: who
     published it ("user: client" on a broker with per-user tokens). published_at: seconds
-    since the epoch.
+    since the epoch. kept_versions: earlier versions still held, oldest first
+    (``fetch_table(ticket, version=n)``).
     """
 
     type: str
@@ -33,6 +34,7 @@ class ObjectInfo:
     publisher: str = ""
     published_at: float = 0.0
     schema: pa.Schema | None = field(default=None, repr=False)
+    kept_versions: tuple[int, ...] = ()
 
     @classmethod
     def from_message(cls, msg: Any) -> ObjectInfo:
@@ -49,6 +51,7 @@ class ObjectInfo:
             publisher=msg.publisher,
             published_at=msg.published_at,
             schema=schema,
+            kept_versions=tuple(msg.kept_versions),
         )
 
     @property

@@ -34,6 +34,11 @@ class Limits:
     max_queue_bytes: int = 64 * MiB
     #: Concurrent sessions.
     max_sessions: int = 1_000
+    #: Earlier versions kept per ticket for ``fetch_table(ticket, version=n)`` (0: none).
+    history_versions: int = 3
+    #: Bytes all kept earlier versions may hold (None: a quarter of `store_bytes`). They are
+    #: dropped oldest first when over it, and before any new object is refused for space.
+    max_history_bytes: int | None = None
     #: How often clients send heartbeats, and how long a silent session lives.
     heartbeat_interval_s: float = 2.0
     session_ttl_s: float = 10.0
@@ -41,6 +46,8 @@ class Limits:
     def __post_init__(self) -> None:
         if self.max_message_bytes < 64 * 1024:
             raise ValueError("max_message_bytes must be at least 64 KiB")
+        if self.history_versions < 0:
+            raise ValueError("history_versions must be 0 or more")
         if self.session_ttl_s <= self.heartbeat_interval_s:
             raise ValueError("session_ttl_s must be longer than heartbeat_interval_s")
 
@@ -54,6 +61,13 @@ class Limits:
     def store_bytes(self) -> int:
         """`max_store_bytes` of resolved limits (16 GiB when unresolved)."""
         return self.max_store_bytes if self.max_store_bytes is not None else 16 * GiB
+
+    @property
+    def history_bytes(self) -> int:
+        """`max_history_bytes`, or a quarter of `store_bytes`."""
+        if self.max_history_bytes is not None:
+            return self.max_history_bytes
+        return self.store_bytes // 4
 
     @property
     def chunk_bytes(self) -> int:

@@ -44,6 +44,15 @@ def _client_name() -> str:
     return f"{user}@{os.uname().nodename} pid {os.getpid()}"
 
 
+def _version(version: int | None) -> int:
+    """A version to ask for: None is the current one (0 on the wire)."""
+    if version is None:
+        return 0
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidInputError(f"version must be a whole number from 1, not {version!r}")
+    return version
+
+
 class Session(ObjectCalls):
     """A session on a ticketbooth broker (the counterpart of ``pydeephaven.Session``).
 
@@ -291,8 +300,11 @@ class Session(ObjectCalls):
             raise self._forgotten(exc, "import table") from None
         return pb.ImportResponse.FromString(raw)
 
-    def fetch_table(self, ticket: Any) -> Table:
+    def fetch_table(self, ticket: Any, *, version: int | None = None) -> Table:
         """Fetch a published table: a SharedTicket, ScopeTicket, a name, or its text form.
+
+        version: an earlier version still kept by the broker (``info(ticket).kept_versions``;
+        by default it keeps 3, within a quarter of its memory), or None for the current one.
 
         Returns:
             A `Table` with its own export ticket; its data stays valid after the publisher
@@ -303,7 +315,8 @@ class Session(ObjectCalls):
             InvalidInputError: malformed ticket, or the ticket holds something other than a table.
         """
         t = as_ticket(ticket)
-        resp = self._call("fetch table", self._conn.sessions.Fetch, pb.FetchRequest(ticket=t.bytes))
+        req = pb.FetchRequest(ticket=t.bytes, version=_version(version))
+        resp = self._call("fetch table", self._conn.sessions.Fetch, req)
         if resp.info.type != "Table":
             self._release_bytes(resp.export_ticket)
             raise InvalidInputError(f"{t} holds a {resp.info.type}, not a Table")
@@ -381,10 +394,12 @@ class Session(ObjectCalls):
         resp = self._call("fetch", self._conn.sessions.Fetch, pb.FetchRequest(ticket=t.bytes))
         return ExportTicket(resp.export_ticket)
 
-    def info(self, ticket: Any) -> ObjectInfo:
-        """What the broker knows about the object behind `ticket` (type, rows, version...)."""
+    def info(self, ticket: Any, *, version: int | None = None) -> ObjectInfo:
+        """What the broker knows about the object behind `ticket` (type, rows, version...);
+        `version`: of an earlier version still kept."""
         t = as_ticket(ticket)
-        msg = self._call("get info", self._conn.sessions.GetInfo, pb.GetInfoRequest(ticket=t.bytes))
+        req = pb.GetInfoRequest(ticket=t.bytes, version=_version(version))
+        msg = self._call("get info", self._conn.sessions.GetInfo, req)
         return ObjectInfo.from_message(msg)
 
     def release(self, ticket: Any) -> None:

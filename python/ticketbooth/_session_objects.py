@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
 from ._errors import InvalidInputError, TicketboothError
+from ._info import ObjectInfo
 from ._objects import FIGURE_TYPE, MimeBundle, to_mimebundle
 from ._plugin import PluginClient, RequestHandler, RequestServer
 from ._proto.v1 import broker_pb2 as pb
@@ -32,7 +33,9 @@ class ObjectCalls:
         def _on_collect(self, ticket: ExportTicket) -> None: ...
         def publish(self, source_ticket: Any, result_ticket: Any) -> None: ...
         def release(self, ticket: Any) -> None: ...
-        def fetch_table(self, ticket: Any) -> Table: ...
+        def fetch_table(self, ticket: Any, *, version: int | None = None) -> Table: ...
+
+        def info(self, ticket: Any, *, version: int | None = None) -> ObjectInfo: ...
 
     def import_figure(self, figure: Any) -> SharedObject:
         """Upload a figure or rich object as a MIME bundle; returns its handle in this session.
@@ -81,17 +84,21 @@ class ObjectCalls:
         if old is not None:
             self.release(old)
 
-    def fetch_object(self, ticket: Any) -> SharedObject | Table:
+    def fetch_object(self, ticket: Any, *, version: int | None = None) -> SharedObject | Table:
         """Fetch any published object: a `SharedObject` for figures, a `Table` for tables.
 
+        version: an earlier version still kept by the broker (see `fetch_table`).
+
         Raises:
-            TicketNotFoundError: nothing is published under the ticket.
+            TicketNotFoundError: nothing is published under the ticket (or that version is
+                no longer kept).
         """
         t = as_ticket(ticket)
-        info = self._call("fetch", self._conn.sessions.GetInfo, pb.GetInfoRequest(ticket=t.bytes))
+        info = self.info(t, version=version)
         if info.type == "Table":
-            return self.fetch_table(t)
-        resp = self._call("fetch", self._conn.sessions.Fetch, pb.FetchRequest(ticket=t.bytes))
+            return self.fetch_table(t, version=version)
+        fetch = pb.FetchRequest(ticket=t.bytes, version=info.version if version else 0)
+        resp = self._call("fetch", self._conn.sessions.Fetch, fetch)
         export = ExportTicket(resp.export_ticket)
         req = pb.GetObjectRequest(ticket=export.bytes)
         try:

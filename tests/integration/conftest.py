@@ -23,6 +23,7 @@ from ticketbooth import _framing
 from ticketbooth._proto.flight import flight_pb2 as fl
 from ticketbooth._proto.v1 import broker_pb2 as pb
 from ticketbooth._proto.v1 import broker_pb2_grpc as pb_grpc
+from ticketbooth._tickets import as_ticket
 from ticketbooth._version import PROTOCOL
 
 MiB = 1 << 20
@@ -198,6 +199,14 @@ def assert_no_export(raw: RawClient, export_id: int, why: str) -> None:
         assert err.code() == grpc.StatusCode.NOT_FOUND, err.details()
     else:
         pytest.fail(f"{why} ({info.num_rows} rows, segment {info.shm_name})")
+
+
+def segment_name(session: tb.Session, ticket: object) -> str:
+    """The file in the shm dir that holds the table behind `ticket` (the broker's own
+    message: ObjectInfo keeps it out of the public API)."""
+    req = pb.GetInfoRequest(ticket=as_ticket(ticket).bytes)
+    name: str = session._call("get info", session._conn.sessions.GetInfo, req).shm_name
+    return name
 
 
 def shm_files(session: tb.Session) -> set[str]:

@@ -18,6 +18,7 @@ import pytest
 
 import ticketbooth as tb
 from tests.conftest import BrokerProcess, spawn_child, start_broker
+from tests.integration.conftest import segment_name
 from tests.integration.test_liveness import wait_for
 from tests.kernels import Kernel
 
@@ -145,7 +146,9 @@ def test_do_put_from_a_stock_client(broker: BrokerProcess) -> None:
             writer.write_table(data)
             writer.close()
             assert reader.fetch_table("from-flight").to_arrow().equals(data)
-        assert len(segments(s) - before) == 1, "republishing kept the first version"
+        # version 1 is kept for fetch_table(..., version=1), and nothing else
+        assert s.info("from-flight").kept_versions == (1,)
+        assert len(segments(s) - before) == 2, "republishing leaked a version"
         by_id = flight.FlightDescriptor.for_path("export", "7")
         writer, _ = client.do_put(by_id, DATA.schema, options)
         writer.write_table(DATA)
@@ -205,9 +208,8 @@ def test_segments_are_stored_in_message_sized_batches(broker: BrokerProcess) -> 
         for remote in (False, True):
             with tb.Session(force_remote=remote) as pub:
                 pub.publish_table(one_batch, "stored")
-                info = s.info("stored")
                 chunk = s._server.limits.max_message_bytes - 64 * 1024
-                path = os.path.join(s._server.shm_dir, info.shm_name)
+                path = os.path.join(s._server.shm_dir, segment_name(s, "stored"))
                 with pa.memory_map(path) as source:
                     sizes = [
                         m.metadata.size + (m.body.size if m.body else 0)

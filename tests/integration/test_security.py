@@ -14,6 +14,7 @@ import pytest
 import ticketbooth as tb
 from tests.certs import self_signed_cert
 from tests.conftest import BrokerProcess, start_broker
+from tests.integration.conftest import segment_name
 
 
 def mode(path: str | Path) -> int:
@@ -47,7 +48,7 @@ def test_shm_dir_and_segments_are_private(broker: BrokerProcess) -> None:
         s.publish_table(sample_table(), "sales")  # written by the client, claimed by the broker
         remote.publish_table(sample_table(), "remote-sales")  # written by the broker
         for name in ("sales", "remote-sales"):
-            segment = shm_dir / s.info(name).shm_name
+            segment = shm_dir / segment_name(s, name)
             assert segment.parent == shm_dir
             assert segment.is_file()
             assert mode(segment) == 0o600, (name, oct(mode(segment)))

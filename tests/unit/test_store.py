@@ -162,3 +162,77 @@ def test_a_missing_scope_name_lists_the_names_and_the_closest() -> None:
     with pytest.raises(BrokerError) as exc:
         h.store.fetch(sid, SharedTicket.random_ticket().bytes)
     assert "published:" not in exc.value.message.lower()
+
+
+def republish(h: Harness, sid: str, ticket: bytes, nbytes: int = 100) -> int:
+    """Import a new object and publish it to `ticket`, releasing the previous import (what
+    Session.publish_table does)."""
+    src = h.table(sid, nbytes)
+    old = h.store.bindings.get(ticket)
+    version = h.store.publish(sid, src, ticket)
+    if old is not None:
+        h.store.release(sid, ExportTicket.export_ticket(old.export_id).bytes)
+    return version
+
+
+def test_earlier_versions_are_kept_within_the_count() -> None:
+    h = Harness(Limits(history_versions=2))
+    sid = h.store.open_session("pub").sid
+    sub = h.store.open_session("sub").sid
+    sales = ScopeTicket.scope_ticket("sales").bytes
+    objs = []
+    for _ in range(4):
+        republish(h, sid, sales)
+        objs.append(h.store.bindings[sales].obj)
+    assert h.store.kept_versions(sales) == [2, 3]
+    assert h.freed == [objs[0]]  # version 1 fell out of the history
+    for version, obj in ((2, objs[1]), (3, objs[2]), (4, objs[3]), (0, objs[3])):
+        _, got, binding = h.store.fetch(sub, sales, version)
+        assert got is obj and binding is not None
+        assert binding.version == (version or 4)
+    with pytest.raises(
+        BrokerError, match=r"version 1 is no longer kept \(kept: 2, 3; current: 4\)"
+    ):
+        h.store.fetch(sub, sales, 1)
+    with pytest.raises(BrokerError, match=r"there is no version 9 \(the current one is 4\)"):
+        h.store.fetch(sub, sales, 9)
+    with pytest.raises(BrokerError, match="an export ticket has no versions"):
+        h.store.fetch(sid, ExportTicket.export_ticket(1).bytes, 2)
+    # a fetched old version outlives its eviction; the release of the ticket drops the rest
+    h.store.release(sid, sales)
+    assert h.store.kept_versions(sales) == [] and h.store.history_bytes == 0
+    assert h.freed == [objs[0]]  # the subscriber's fetches hold 2 and 3, the publisher 4
+    h.store.close_session(sub)
+    assert h.freed == objs[:3]
+    h.store.close_session(sid)
+    assert h.store.total_bytes == 0
+
+
+def test_history_off_and_bounded_by_bytes() -> None:
+    h = Harness(Limits(history_versions=0))
+    sid = h.store.open_session("pub").sid
+    republish(h, sid, b"s/a")
+    republish(h, sid, b"s/a")
+    assert h.store.kept_versions(b"s/a") == [] and len(h.freed) == 1
+    with pytest.raises(BrokerError, match=r"only the current version \(2\) is"):
+        h.store.fetch(sid, b"s/a", 1)
+
+    h = Harness(Limits(max_store_bytes=1000, max_history_bytes=250, history_versions=5))
+    sid = h.store.open_session("pub").sid
+    for _ in range(4):
+        republish(h, sid, b"s/a")  # 3 earlier versions of 100 bytes: only 2 fit in 250
+    assert h.store.kept_versions(b"s/a") == [2, 3] and h.store.history_bytes == 200
+
+
+def test_history_gives_way_to_new_objects() -> None:
+    h = Harness(Limits(max_store_bytes=1000, max_history_bytes=1000, history_versions=5))
+    sid = h.store.open_session("pub").sid
+    for _ in range(4):
+        republish(h, sid, b"s/a", 200)  # current 200 + kept 3 x 200 = 800
+    assert h.store.kept_versions(b"s/a") == [1, 2, 3]
+    h.table(sid, 500)  # needs 300 bytes back: the two oldest versions go, oldest first
+    assert h.store.kept_versions(b"s/a") == [3]
+    assert h.store.total_bytes == 200 + 200 + 500
+    with pytest.raises(BrokerError, match="would exceed its 1000-byte limit"):
+        h.store.add_object(sid, StoredObject(0, "Table", 400))  # nothing more to give
+    assert h.store.kept_versions(b"s/a") == []

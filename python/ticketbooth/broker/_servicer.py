@@ -123,6 +123,7 @@ class Core:
             published_at=binding.published_at if binding else 0.0,
             schema=obj.schema,
             shm_name=obj.shm_name,
+            kept_versions=self.store.kept_versions(binding.ticket.bytes) if binding else [],
         )
 
     def server_info(self) -> pb.ServerInfo:
@@ -245,7 +246,7 @@ class SessionServicer(pb_grpc.SessionServiceServicer):
     @refusals
     async def Fetch(self, request: pb.FetchRequest, context: Ctx) -> Any:
         sid = self.core.session_id(context)
-        export_id, obj, binding = self.store.fetch(sid, request.ticket)
+        export_id, obj, binding = self.store.fetch(sid, request.ticket, request.version)
         return pb.FetchResponse(
             export_ticket=ExportTicket.export_ticket(export_id).bytes,
             info=self.core.info(obj, binding),
@@ -269,5 +270,5 @@ class SessionServicer(pb_grpc.SessionServiceServicer):
     @refusals
     async def GetInfo(self, request: pb.GetInfoRequest, context: Ctx) -> Any:
         sid = self.core.session_id(context)
-        obj, binding = self.store.resolve(sid, request.ticket)
+        obj, binding = self.store.resolve(sid, request.ticket, request.version)
         return self.core.info(obj, binding)

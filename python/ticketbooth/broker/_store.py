@@ -13,6 +13,7 @@ import difflib
 import itertools
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -125,6 +126,9 @@ class Store:
         self.total_bytes = 0
         self.pending_bytes = 0  # uploads in progress (Budget)
         self._versions: dict[bytes, int] = {}
+        # earlier versions of published tickets, oldest first; each holds a ref on its object
+        self.history: dict[bytes, deque[Binding]] = {}
+        self.history_bytes = 0
         self._oids = itertools.count(1)
         self._on_free = on_free
         self.hooks: list[EventHook] = []
@@ -203,6 +207,8 @@ class Store:
                 f"{lim.max_object_bytes} bytes; publish a smaller slice or raise the limit",
             )
         held = self.total_bytes + self.pending_bytes - pending
+        while held + nbytes > lim.store_bytes and self._drop_oldest_version():
+            held = self.total_bytes + self.pending_bytes - pending
         if held + nbytes > lim.store_bytes:
             raise BrokerError(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -271,10 +277,19 @@ class Store:
             raise _not_found(ticket, self.scope_names())
         return binding.obj, binding
 
-    def resolve(self, sid: str, raw: bytes) -> tuple[StoredObject, Binding | None]:
+    def resolve(
+        self, sid: str, raw: bytes, version: int = 0
+    ) -> tuple[StoredObject, Binding | None]:
+        """The object behind a ticket; `version` (0: the current one) of a published one."""
         state = self.session(sid)
         ticket = self.parse(raw)
         if isinstance(ticket, ExportTicket):
+            if version:
+                raise BrokerError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "an export ticket has no versions: ask for a version of a shared or "
+                    "scope ticket",
+                )
             obj = state.exports.get(ticket.id)
             if obj is None:
                 raise _not_found(ticket)
@@ -282,10 +297,13 @@ class Store:
         binding = self.bindings.get(ticket.bytes)
         if binding is None:
             raise _not_found(ticket, self.scope_names())
+        binding = self._version(ticket, binding, version)
         return binding.obj, binding
 
-    def fetch(self, sid: str, raw: bytes) -> tuple[int, StoredObject, Binding | None]:
-        obj, binding = self.resolve(sid, raw)
+    def fetch(
+        self, sid: str, raw: bytes, version: int = 0
+    ) -> tuple[int, StoredObject, Binding | None]:
+        obj, binding = self.resolve(sid, raw, version)
         return self._new_export(self.session(sid), obj), obj, binding
 
     def publish(self, sid: str, source: bytes, result: bytes, now: float | None = None) -> int:
@@ -312,6 +330,8 @@ class Store:
         previous = self.bindings.get(dst.bytes)
         binding = Binding(dst, obj, sid, src.id, version, time.time() if now is None else now)
         self.bindings[dst.bytes] = binding
+        if previous is not None:
+            self._keep_version(previous)
         self._emit("updated" if previous is not None else "published", binding, "")
         return version
 
@@ -384,7 +404,70 @@ class Store:
 
     def _unbind(self, binding: Binding, reason: str) -> None:
         del self.bindings[binding.ticket.bytes]
+        for old in self.history.pop(binding.ticket.bytes, ()):  # released: its history too
+            self._drop_version(old)
         self._emit("released", binding, reason)
+
+    # history ---------------------------------------------------------------------------------
+    def _keep_version(self, old: Binding) -> None:
+        """Keep a replaced version for fetches by version, within the history limits."""
+        if self.limits.history_versions == 0:
+            return
+        kept = self.history.setdefault(old.ticket.bytes, deque())
+        kept.append(old)
+        old.obj.refs += 1
+        self.history_bytes += old.obj.nbytes
+        while len(kept) > self.limits.history_versions:
+            self._drop_version(kept.popleft())
+        while self.history_bytes > self.limits.history_bytes and self._drop_oldest_version():
+            pass
+
+    def _drop_oldest_version(self) -> bool:
+        """Drop the oldest kept version of any ticket; False when none is kept."""
+        oldest = min(
+            (kept for kept in self.history.values() if kept),
+            key=lambda kept: kept[0].published_at,
+            default=None,
+        )
+        if oldest is None:
+            return False
+        self._drop_version(oldest.popleft())
+        return True
+
+    def _drop_version(self, old: Binding) -> None:
+        kept = self.history.get(old.ticket.bytes)
+        if kept is not None and not kept:
+            del self.history[old.ticket.bytes]
+        self.history_bytes -= old.obj.nbytes
+        old.obj.refs -= 1
+        if old.obj.refs == 0:
+            self._free(old.obj)
+
+    def kept_versions(self, ticket: bytes) -> list[int]:
+        return [b.version for b in self.history.get(ticket, ())]
+
+    def _version(self, ticket: Ticket, current: Binding, version: int) -> Binding:
+        """The binding of `version` of a published ticket: the current one or a kept one."""
+        if version in (0, current.version):
+            return current
+        for old in self.history.get(ticket.bytes, ()):
+            if old.version == version:
+                return old
+        kept = self.kept_versions(ticket.bytes)
+        if version > current.version or version < 0:
+            why = f"there is no version {version} (the current one is {current.version})"
+        elif kept:
+            why = (
+                f"version {version} is no longer kept (kept: {', '.join(map(str, kept))}; "
+                f"current: {current.version}); the broker keeps {self.limits.history_versions} "
+                "earlier versions within its history bytes (serve --history-versions)"
+            )
+        else:
+            why = (
+                f"version {version} is no longer kept: only the current version "
+                f"({current.version}) is (serve --history-versions N keeps N earlier ones)"
+            )
+        raise BrokerError(grpc.StatusCode.NOT_FOUND, f"{ticket}: {why}")
 
     def _emit(self, kind: str, binding: Binding, reason: str) -> None:
         for hook in list(self.hooks):

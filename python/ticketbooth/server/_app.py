@@ -68,6 +68,9 @@ class Ticketbooth(ExtensionApp):
     )
     max_object_bytes = Int(8 * GiB, config=True, help="Largest single table or figure.")
     max_message_bytes = Int(4 * MiB, config=True, help="Largest gRPC data message.")
+    history_versions = Int(
+        3, config=True, help="Earlier versions kept per ticket for fetch_table(..., version=n)."
+    )
     shared_memory = Bool(
         True,
         config=True,
@@ -115,6 +118,7 @@ class Ticketbooth(ExtensionApp):
             max_message_bytes=self.max_message_bytes,
             max_store_bytes=self.max_store_bytes,
             max_object_bytes=self.max_object_bytes,
+            history_versions=self.history_versions,
             heartbeat_interval_s=self.heartbeat_interval,
             session_ttl_s=self.session_ttl,
         )

@@ -304,15 +304,19 @@ class FetchRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TICKET_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     ticket: _builtins.bytes
+    version: _builtins.int
+    """A version of a shared or scope ticket (0: the current one); see ObjectInfo.kept_versions."""
     def __init__(
         self,
         *,
         ticket: _builtins.bytes = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ticket", b"ticket"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ticket", b"ticket", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -422,15 +426,19 @@ class GetInfoRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TICKET_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     ticket: _builtins.bytes
+    version: _builtins.int
+    """As in FetchRequest."""
     def __init__(
         self,
         *,
         ticket: _builtins.bytes = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ticket", b"ticket"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ticket", b"ticket", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -451,6 +459,7 @@ class ObjectInfo(_message.Message):
     PUBLISHED_AT_FIELD_NUMBER: _builtins.int
     SCHEMA_FIELD_NUMBER: _builtins.int
     SHM_NAME_FIELD_NUMBER: _builtins.int
+    KEPT_VERSIONS_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """"Table" (more types come later)."""
     name: _builtins.str
@@ -467,6 +476,12 @@ class ObjectInfo(_message.Message):
     """Arrow IPC schema message (tables only)."""
     shm_name: _builtins.str
     """File name inside ServerInfo.shm_dir holding the Arrow IPC file (tables only)."""
+    @_builtins.property
+    def kept_versions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Earlier versions of the ticket the broker still holds, oldest first (fetch them with
+        FetchRequest.version).
+        """
+
     def __init__(
         self,
         *,
@@ -481,10 +496,11 @@ class ObjectInfo(_message.Message):
         published_at: _builtins.float = ...,
         schema: _builtins.bytes = ...,
         shm_name: _builtins.str = ...,
+        kept_versions: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "nbytes", b"nbytes", "num_columns", b"num_columns", "num_rows", b"num_rows", "published_at", b"published_at", "publisher", b"publisher", "schema", b"schema", "shm_name", b"shm_name", "ticket", b"ticket", "type", b"type", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kept_versions", b"kept_versions", "name", b"name", "nbytes", b"nbytes", "num_columns", b"num_columns", "num_rows", b"num_rows", "published_at", b"published_at", "publisher", b"publisher", "schema", b"schema", "shm_name", b"shm_name", "ticket", b"ticket", "type", b"type", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
