@@ -107,13 +107,17 @@ export class VirtualGrid {
     this.applyWidths();
   }
 
+  /** A new row count; a view showing the last row keeps showing it (appends follow). */
   setNumRows(n: number): void {
-    this.numRows = Math.max(0, Math.floor(n));
+    const rows = Math.max(0, Math.floor(n));
+    const follow = rows > this.numRows && this.numRows > 0 && this.range.lastVisible >= this.numRows - 1;
+    this.numRows = rows;
     this.applyWidths(); // gutter width depends on the digit count
     this.body.style.height = `${vp.bodyHeight(this.metrics())}px`;
     this.topRow = Math.min(this.topRow, vp.maxTopRow(this.metrics()));
     this.expectedScrollTop = -1;
-    this.scheduleRender();
+    if (follow) this.scrollToRow(rows);
+    else this.scheduleRender();
   }
 
   setSort(sort: SortKey[]): void {

@@ -180,6 +180,23 @@ describe("table view live updates", () => {
     expect(cellText(host, 5_000_000, 0)).toBe("4,999,999");
   });
 
+  it("a grown table: a view at the last row follows the new rows, one elsewhere stays", async () => {
+    const { host, model, source, grid } = setup(1000);
+    grid.scrollToRow(1000);
+    await until(() => host.querySelector('.tb-row[data-row="999"]:not(.tb-placeholder)') !== null);
+    source.numRows = 1500;
+    model.update({ version: 2, num_rows: 1500 });
+    await tick();
+    expect(grid.visibleRange().last).toBe(1499);
+    await until(() => host.querySelector('.tb-row[data-row="1499"]:not(.tb-placeholder)') !== null);
+    expect(cellText(host, 1499, 0)).toBe("1,499");
+    grid.scrollToRow(200);
+    source.numRows = 2000;
+    model.update({ version: 3, num_rows: 2000 });
+    await tick();
+    expect(grid.visibleRange().first).toBe(200);
+  });
+
   it("columns change resets to the top", async () => {
     const { host, model, grid } = setup();
     grid.scrollToRow(123_456);

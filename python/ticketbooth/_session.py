@@ -12,6 +12,7 @@ import grpc
 import pyarrow as pa
 
 from . import _arrow, _discovery, _segments
+from ._append import appended
 from ._connection import Connection, read_file
 from ._deadline import Progress
 from ._errors import (
@@ -21,6 +22,7 @@ from ._errors import (
     InvalidInputError,
     SessionClosedError,
     TicketboothError,
+    TicketNotFoundError,
 )
 from ._flight_client import FlightTransport
 from ._info import ObjectInfo
@@ -354,6 +356,29 @@ class Session(ObjectCalls):
             self.publish(table.ticket, result)
         else:
             self._publish_pinned(self.import_table(table), result)
+
+    def append_table(self, ticket: Any, rows: Any) -> int:
+        """Publish the table behind `ticket` with `rows` added at the end (or `rows` alone
+        when nothing is published there yet); returns the new row count.
+
+        `rows` is any table data with the same columns (in any order; ints widen into a
+        float column and the like). Views of the ticket follow: one showing the last row
+        scrolls on to the new last row. Each append writes the whole table again, and two
+        sessions appending to one ticket at once can lose rows: append from one place.
+        """
+        result = as_ticket(ticket)
+        new = _arrow.as_reader(rows).read_all()
+        try:
+            current = self.fetch_table(result)
+        except TicketNotFoundError:
+            self.publish_table(new, result)
+            return int(new.num_rows)
+        try:
+            table = appended(current.to_arrow(), new, str(result))
+            self.publish_table(table, result)
+        finally:
+            self.release(current)
+        return int(table.num_rows)
 
     def bind_table(self, name: str, table: Any) -> None:
         """Publish `table` under the scope name `name` (pydeephaven's name for it)."""
