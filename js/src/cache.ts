@@ -88,6 +88,10 @@ export class WindowCache<T> {
     return this.lru.size;
   }
 
+  get capacity(): number {
+    return this.lru.capacity;
+  }
+
   keys(): string[] {
     return this.lru.keys();
   }

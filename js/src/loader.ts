@@ -67,7 +67,9 @@ export class WindowLoader {
         const win = v === this.version ? this.cache.get(v, w) : undefined;
         if (win) prev.set(w, { ...win, stale: true });
       }
-      for (const [w, win] of this.previous) if (!prev.has(w)) prev.set(w, win);
+      // older versions fill in only what the last one never loaded, and never more than
+      // the cache holds: republishes do not pile up windows
+      for (const [w, win] of this.previous) if (!prev.has(w) && prev.size < this.cache.capacity) prev.set(w, win);
     }
     this.previous = prev;
     this.version = version;
@@ -88,6 +90,11 @@ export class WindowLoader {
 
   get cachedWindows(): number {
     return this.cache.size;
+  }
+
+  /** Windows of earlier versions still held (shown stale until replaced). */
+  get previousWindows(): number {
+    return this.previous.size;
   }
 
   get inflightWindows(): number[] {

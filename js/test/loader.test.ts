@@ -130,6 +130,19 @@ describe("WindowLoader keepPrevious", () => {
     loader.reset(3, 1000, ["id"], false);
     expect(loader.windowFor(5)).toBeUndefined();
   });
+
+  it("holds at most a cache's worth of old windows however many versions go by", async () => {
+    const src = new FakeDataSource({ numRows: 100_000 });
+    const loader = new WindowLoader(src, { windowSize: 100, cacheWindows: 8 });
+    for (let v = 1; v <= 60; v++) {
+      loader.reset(v, 100_000, ["id"], true);
+      const first = (v % 20) * 500; // a different place each version, as a user scrolls
+      loader.request(first, first + 10);
+      await until(() => loader.windowFor(first) !== undefined && !loader.windowFor(first)!.stale);
+    }
+    expect(loader.cachedWindows).toBeLessThanOrEqual(8);
+    expect(loader.previousWindows).toBeLessThanOrEqual(8);
+  });
 });
 
 describe("CommDataSource", () => {
