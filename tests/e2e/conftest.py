@@ -130,6 +130,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 
 
 @pytest.fixture(scope="module")
+def own_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab whose server extension runs the broker itself (no TICKETBOOTH_URL), so the
+    status says can_release and the panel offers Release."""
+    base = tmp_path_factory.mktemp("own-lab")
+    runtime = base / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETBOOTH_")}
+    env["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    with running_lab(base, env, None) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -81,7 +81,7 @@ def run_cells(page: Any, first: int, count: int) -> None:
 def open_notebook(context: Any, lab: Lab, name: str) -> Any:
     page = context.new_page()
     page.goto(lab.page_url(name))
-    page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell .jp-InputArea-editor", timeout=90_000)
     page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=90_000)
     no_news = page.get_by_role("button", name="No", exact=True)
     if no_news.count():

@@ -4,14 +4,12 @@ follows a republish."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Lab, running_lab, shot, write_notebook
+from tests.e2e.conftest import Lab, shot, write_notebook
 from tests.e2e.test_lab import open_notebook, run_cells
 
 PUBLISHER = [
@@ -159,19 +157,6 @@ def _scenario(page: Any, prefix: str) -> None:
     )
     assert "2,500 rows" in view.locator(".tb-meta").inner_text()
     shot(page, f"{prefix}-05-republished")
-
-
-@pytest.fixture(scope="module")
-def own_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab whose server extension runs the broker itself (no TICKETBOOTH_URL), so the
-    status says can_release and the panel offers Release."""
-    base = tmp_path_factory.mktemp("own-lab")
-    runtime = base / "runtime"
-    runtime.mkdir(mode=0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETBOOTH_")}
-    env["JUPYTER_RUNTIME_DIR"] = str(runtime)
-    with running_lab(base, env, None) as lab:
-        yield lab
 
 
 @pytest.mark.timeout(300)
