@@ -12,6 +12,9 @@ export interface RowProvider {
   hasFailed(row: number): boolean;
 }
 
+/** How long rows keep their old content while the rows of a jump load (ms). */
+export const HOLD_MS = 150;
+
 export interface GridOptions {
   rowHeight?: number;
   overscan?: number;
@@ -55,8 +58,11 @@ export class VirtualGrid {
   readonly rowHeight: number;
   private overscan: number;
   private resizeObserver: ResizeObserver | null = null;
-  /** Rows rendered as placeholders in the last paint. */
+  /** Rows rendered as placeholders (or held) in the last paint. */
   placeholderRows = 0;
+  /** Since when rows wait for data while showing what they showed (see `render`). */
+  private holdSince = -1;
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private provider: RowProvider, private opts: GridOptions = {}) {
     this.rowHeight = opts.rowHeight ?? 28;
@@ -214,6 +220,7 @@ export class VirtualGrid {
     const changed = r.firstVisible !== this.range.firstVisible || r.lastVisible !== this.range.lastVisible;
     this.range = r;
     if (r.last >= r.first) this.provider.request(r.firstVisible, r.lastVisible);
+    const hold = r.last >= r.first && this.holding(r.first, r.last);
     const count = Math.max(0, r.last - r.first + 1);
     this.placeholderRows = 0;
     while (this.pool.length < count) this.pool.push(this.makeRow());
@@ -224,11 +231,46 @@ export class VirtualGrid {
         continue;
       }
       const index = r.first + k;
+      if (hold && this.waiting(row, index)) {
+        this.placeholderRows++;
+        continue;
+      }
       row.el.style.display = "";
       row.el.style.transform = `translateY(${vp.rowOffset(m, index, this.topRow, scrollTop)}px)`;
       this.paintRow(row, index);
     }
     this.opts.onPaint?.(changed);
+  }
+
+  /**
+   * Whether to hold the rows after a jump to rows none of which is loaded yet: they keep
+   * what they showed (no DOM change at all) for up to HOLD_MS, then show placeholders; the
+   * rows arrive in one paint. Rows that never showed data get placeholders at once.
+   */
+  private holding(first: number, last: number): boolean {
+    // only a jump to rows none of which is loaded: a held row never sits beside a painted
+    // one (which could show the same row twice)
+    let missing = true;
+    for (let i = first; i <= last && missing; i++) missing = !this.provider.windowFor(i) && !this.provider.hasFailed(i);
+    if (!missing) {
+      this.holdSince = -1;
+      return false;
+    }
+    const now = performance.now();
+    if (this.holdSince < 0) {
+      this.holdSince = now;
+      if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        this.scheduleRender();
+      }, HOLD_MS + 1);
+    }
+    return now - this.holdSince < HOLD_MS;
+  }
+
+  private waiting(row: RowEl, index: number): boolean {
+    const shows = row.el.dataset.row !== undefined && !row.el.classList.contains("tb-placeholder") && row.el.style.display !== "none";
+    return shows && !this.provider.windowFor(index) && !this.provider.hasFailed(index);
   }
 
   private makeRow(): RowEl {
@@ -273,6 +315,7 @@ export class VirtualGrid {
 
   destroy(): void {
     if (this.raf && typeof cancelAnimationFrame === "function") cancelAnimationFrame(this.raf);
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     this.resizeObserver?.disconnect();
     this.scroller.removeEventListener("scroll", this.onScroll);
     this.scroller.removeEventListener("wheel", this.onWheel);

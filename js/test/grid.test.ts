@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FAKE_COLUMNS, FakeDataSource, fakeValue } from "../src/fake";
 import { mount, type Mounted } from "../src/index";
 import type { TableView } from "../src/tableview";
+import { HOLD_MS } from "../src/grid";
 import * as vp from "../src/viewport";
 import { FakeModel, tick, until } from "./fakemodel";
 
@@ -195,6 +196,32 @@ describe("table view live updates", () => {
     model.update({ version: 3, num_rows: 2000 });
     await tick();
     expect(grid.visibleRange().first).toBe(200);
+  });
+
+  it("a jump changes no row until its data arrives (placeholders only after HOLD_MS)", async () => {
+    const { host, source, grid } = setup();
+    await until(() => host.querySelector('.tb-row[data-row="0"]:not(.tb-placeholder)') !== null);
+    source.delayMs = 60;
+    const body = host.querySelector(".tb-body")!;
+    const shown = rowsIn(host);
+    const changes: MutationRecord[] = [];
+    const observer = new MutationObserver((records) => changes.push(...records));
+    observer.observe(body, { subtree: true, childList: true, characterData: true, attributes: true });
+    grid.scrollToRow(7_000_000);
+    await new Promise((r) => setTimeout(r, 30));
+    // the rows that showed data are untouched (rows added for the overscan are placeholders)
+    const touched = changes.filter((c) => shown.some((row) => row.contains(c.target)));
+    expect(touched.map((c) => `${c.type} ${c.attributeName ?? ""}`)).toEqual([]);
+    await until(() => host.querySelector('.tb-row[data-row="7000000"]:not(.tb-placeholder)') !== null);
+    expect(cellText(host, 7_000_000, 0)).toBe("7,000,000");
+    expect(host.querySelector(".tb-row.tb-placeholder:not([style*='display: none'])")).toBeNull();
+    // data that takes longer than HOLD_MS: placeholders say so meanwhile
+    source.delayMs = HOLD_MS + 200;
+    grid.scrollToRow(3_000_000);
+    await new Promise((r) => setTimeout(r, HOLD_MS + 60));
+    expect(host.querySelector('.tb-row.tb-placeholder[data-row="3000000"]')).not.toBeNull();
+    await until(() => host.querySelector('.tb-row[data-row="3000000"]:not(.tb-placeholder)') !== null);
+    observer.disconnect();
   });
 
   it("columns change resets to the top", async () => {
