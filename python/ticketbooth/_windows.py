@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from typing import Any
 
 import pyarrow as pa
@@ -50,6 +52,31 @@ class TableWindows:
         self.table = table if table.schema == target else table.cast(target)
         self.order: pa.Array | None = None
         self.sort_keys: list[dict[str, Any]] = []
+        self._batches: list[pa.RecordBatch] | None = None
+        self._starts: list[int] = []
+
+    def _take(self, rows: list[int]) -> pa.Table:
+        """`table.take(rows)` chunk by chunk: pyarrow's take on a table of many chunks costs
+        time in proportion to the whole table (~100 ms at 10M rows), this to the rows."""
+        if self._batches is None:
+            self._batches = self.table.to_batches()
+            self._starts = list(
+                itertools.accumulate((b.num_rows for b in self._batches), initial=0)
+            )
+        groups: dict[int, tuple[list[int], list[int]]] = {}
+        for position, row in enumerate(rows):
+            c = bisect.bisect_right(self._starts, row) - 1
+            places, local = groups.setdefault(c, ([], []))
+            places.append(position)
+            local.append(row - self._starts[c])
+        parts = [
+            self._batches[c].take(pa.array(local, pa.int64())) for c, (_, local) in groups.items()
+        ]
+        grouped = pa.Table.from_batches(parts, schema=self.table.schema)
+        back = [0] * len(rows)  # back[position] = the grouped row holding it
+        for g, position in enumerate(p for places, _ in groups.values() for p in places):
+            back[position] = g
+        return grouped.take(pa.array(back, pa.int64()))
 
     @property
     def num_rows(self) -> int:
@@ -105,7 +132,7 @@ class TableWindows:
         if self.order is None:
             part = self.table.slice(start, end - start)
         else:
-            part = self.table.take(self.order.slice(start, end - start))
+            part = self._take(self.order.slice(start, end - start).to_pylist())
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, part.schema) as writer:
             writer.write_table(part)
