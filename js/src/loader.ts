@@ -1,6 +1,6 @@
-// Fetches fixed-size windows of rows through a DataSource, caches them in an
-// LRU keyed by (version, window index), prefetches neighbours, cancels
-// requests that scrolled out of interest and drops stale responses.
+// Fetches fixed-size windows of rows through a DataSource (adjacent ones in one request),
+// caches them in an LRU keyed by (version, window index), prefetches the next window while
+// scrolling on, cancels requests that scrolled out of interest and drops stale responses.
 import type { Column, Table } from "@uwdata/flechette";
 import { WindowCache } from "./cache";
 import type { DataSource } from "./datasource";
@@ -17,6 +17,9 @@ export interface LoadedWindow {
   /** Belongs to the previous table version (shown until the new one arrives). */
   stale?: boolean;
 }
+
+/** Rows per window: a jump's rows in view cost one or two windows of ~2 KB (4 columns). */
+export const WINDOW_ROWS = 32;
 
 export interface LoaderOptions {
   windowSize?: number;
@@ -43,6 +46,8 @@ export class WindowLoader {
   private failedAt = new Map<number, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pending: [number, number] | null = null;
+  /** First row of the last request: tells a scroll on from a jump. */
+  private lastFirst = -1;
   private version = 0;
   private numRows = 0;
   private names: string[] = [];
@@ -50,7 +55,7 @@ export class WindowLoader {
   requests = 0;
 
   constructor(private source: DataSource, private opts: LoaderOptions = {}) {
-    this.windowSize = Math.max(1, opts.windowSize ?? 200);
+    this.windowSize = Math.max(1, opts.windowSize ?? WINDOW_ROWS);
     this.cache = new WindowCache(opts.cacheWindows ?? 32);
   }
 
@@ -82,6 +87,7 @@ export class WindowLoader {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = null;
+    this.lastFirst = -1;
   }
 
   get currentVersion(): number {
@@ -142,34 +148,54 @@ export class WindowLoader {
     const wb = Math.min(maxWin, this.windowOf(Math.max(0, last)));
     const wanted: number[] = [];
     for (let w = wa; w <= wb; w++) wanted.push(w);
-    // Prefetch one neighbour on each side.
-    if (wb + 1 <= maxWin) wanted.push(wb + 1);
-    if (wa - 1 >= 0) wanted.push(wa - 1);
-    const keep = new Set(wanted);
+    // Prefetch one window ahead while scrolling on (in the direction of travel); none after
+    // a jump, where only the rows in view are worth their bytes.
+    const moved = this.lastFirst < 0 ? 0 : first - this.lastFirst;
+    const continuous = Math.abs(moved) <= 3 * Math.max(1, last - first + 1);
+    this.lastFirst = first;
+    if (continuous && moved > 0 && wb + 1 <= maxWin) wanted.push(wb + 1);
+    if (continuous && moved < 0 && wa - 1 >= 0) wanted.push(wa - 1);
+    // in flight and still of interest (a neighbour counts): keep; the rest is cancelled
+    const keep = new Set([...wanted, wa - 1, wb + 1]);
+    const kept = new Set<AbortController>();
+    for (const [w, f] of this.inflight) if (keep.has(w)) kept.add(f.controller);
     for (const [w, f] of this.inflight) {
-      if (!keep.has(w)) {
-        f.controller.abort();
-        this.inflight.delete(w);
-      }
+      if (kept.has(f.controller)) continue;
+      f.controller.abort();
+      this.inflight.delete(w);
     }
-    for (const w of wanted) this.fetch(w);
+    // one request per run of adjacent windows neither cached nor in flight
+    const failedRecently = (w: number) => {
+      const at = this.failedAt.get(w);
+      return at !== undefined && Date.now() - at < 2000;
+    };
+    const needed = wanted
+      .filter((w) => !this.cache.has(this.version, w) && !this.inflight.has(w) && !failedRecently(w))
+      .sort((a, b) => a - b);
+    let run: number[] = [];
+    for (const w of needed) {
+      if (run.length && w !== run[run.length - 1] + 1) {
+        this.fetch(run);
+        run = [];
+      }
+      run.push(w);
+    }
+    if (run.length) this.fetch(run);
   }
 
-  private fetch(index: number): void {
+  /** Fetch adjacent windows in one request; each is cached as a view of the same rows. */
+  private fetch(windows: number[]): void {
     const version = this.version;
-    if (this.cache.has(version, index) || this.inflight.has(index)) return;
-    const failed = this.failedAt.get(index);
-    if (failed !== undefined && Date.now() - failed < 2000) return;
-    const rowStart = index * this.windowSize;
-    const rowEnd = Math.min(this.numRows, rowStart + this.windowSize);
+    const rowStart = windows[0] * this.windowSize;
+    const rowEnd = Math.min(this.numRows, (windows[windows.length - 1] + 1) * this.windowSize);
     const controller = new AbortController();
-    this.inflight.set(index, { version, controller });
+    for (const w of windows) this.inflight.set(w, { version, controller });
     this.requests += 1;
+    const mine = () => windows.filter((w) => this.isCurrent(w, version, controller));
     this.source.window(rowStart, rowEnd, version, controller.signal).then(
       (table) => {
-        if (!this.isCurrent(index, version, controller)) return; // stale: drop
-        this.inflight.delete(index);
-        this.failedAt.delete(index);
+        const current = mine();
+        if (!current.length) return; // stale: drop
         const columns = this.names.map((name, i) => {
           try {
             return table.getChild(name) ?? table.getChildAt(i) ?? null;
@@ -177,15 +203,20 @@ export class WindowLoader {
             return null;
           }
         });
-        this.cache.set(version, index, { index, rowStart, rowEnd, table, columns, stale: false });
-        this.previous.delete(index);
+        for (const w of current) {
+          this.inflight.delete(w);
+          this.failedAt.delete(w);
+          this.cache.set(version, w, { index: w, rowStart, rowEnd, table, columns, stale: false });
+          this.previous.delete(w);
+        }
         this.opts.onChange?.();
       },
       (err) => {
-        if (!this.isCurrent(index, version, controller)) return;
-        this.inflight.delete(index);
+        const current = mine();
+        if (!current.length) return;
+        for (const w of current) this.inflight.delete(w);
         if (isAbortError(err) || isStaleError(err)) return;
-        this.failedAt.set(index, Date.now());
+        for (const w of current) this.failedAt.set(w, Date.now());
         this.opts.onError?.(err instanceof Error ? err.message : String(err));
         this.opts.onChange?.();
       },

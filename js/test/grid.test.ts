@@ -176,7 +176,7 @@ describe("table view live updates", () => {
     if (row.classList.contains("tb-refreshing")) expect(cellText(host, 5_000_000, 0)).toBe("5,000,000");
     expect(row.classList.contains("tb-placeholder")).toBe(false);
     expect(source.windowCalls.length).toBeGreaterThan(calls);
-    expect(source.windowCalls.at(-3)!.version).toBe(2);
+    expect(source.windowCalls.at(-1)!.version).toBe(2);
     await until(() => host.querySelector('.tb-row[data-row="5000000"]:not(.tb-placeholder):not(.tb-refreshing)') !== null);
     expect(cellText(host, 5_000_000, 0)).toBe("4,999,999");
   });
@@ -214,7 +214,10 @@ describe("table view live updates", () => {
     expect(touched.map((c) => `${c.type} ${c.attributeName ?? ""}`)).toEqual([]);
     await until(() => host.querySelector('.tb-row[data-row="7000000"]:not(.tb-placeholder)') !== null);
     expect(cellText(host, 7_000_000, 0)).toBe("7,000,000");
-    expect(host.querySelector(".tb-row.tb-placeholder:not([style*='display: none'])")).toBeNull();
+    const { first, last } = grid.visibleRange();
+    for (let row = first; row <= last; row++) {
+      expect(host.querySelector(`.tb-row[data-row="${row}"]:not(.tb-placeholder)`)).not.toBeNull();
+    }
     // data that takes longer than HOLD_MS: placeholders say so meanwhile
     source.delayMs = HOLD_MS + 200;
     grid.scrollToRow(3_000_000);

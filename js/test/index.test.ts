@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import widget, { render } from "../src/index";
+import { WINDOW_ROWS } from "../src/loader";
 import { FakeModel } from "./fakemodel";
 
 describe("anywidget entry", () => {
@@ -26,7 +27,7 @@ describe("anywidget entry", () => {
     const cleanup = render({ model, el });
     await new Promise((r) => setTimeout(r, 80)); // debounce
     const req = model.sent.map((s) => s.content).find((c) => c.kind === "window");
-    expect(req).toMatchObject({ kind: "window", row_start: 0, row_end: 200, version: 3 });
+    expect(req).toMatchObject({ kind: "window", row_start: 0, row_end: WINDOW_ROWS, version: 3 });
     cleanup();
   });
 });
