@@ -46,6 +46,8 @@ export class WindowLoader {
   private failedAt = new Map<number, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pending: [number, number] | null = null;
+  /** A push for a version the view does not show yet (see `offer`). */
+  private pushed: { version: number; rowStart: number; rowEnd: number; table: Table } | null = null;
   /** First row of the last request: tells a scroll on from a jump. */
   private lastFirst = -1;
   private version = 0;
@@ -88,6 +90,39 @@ export class WindowLoader {
     this.timer = undefined;
     this.pending = null;
     this.lastFirst = -1;
+    const pushed = this.pushed;
+    if (pushed && pushed.version <= version) this.pushed = null;
+    if (pushed && pushed.version === version && numRows > 0) this.offer(version, pushed.rowStart, pushed.rowEnd, pushed.table);
+  }
+
+  /**
+   * Rows the kernel sent unasked with a new version (the rows in view, so a republish
+   * repaints without a round trip). A push for a version not shown yet waits for `reset`.
+   */
+  offer(version: number, rowStart: number, rowEnd: number, table: Table): void {
+    if (version < this.version) return;
+    if (version > this.version) {
+      this.pushed = { version, rowStart, rowEnd, table };
+      return;
+    }
+    const columns = this.columnsOf(table);
+    for (let w = Math.ceil(rowStart / this.windowSize); w * this.windowSize < rowEnd; w++) {
+      const end = Math.min(this.numRows, (w + 1) * this.windowSize);
+      if (end > rowEnd || this.cache.has(version, w)) continue; // only whole windows
+      this.cache.set(version, w, { index: w, rowStart, rowEnd, table, columns, stale: false });
+      this.previous.delete(w);
+    }
+    this.opts.onChange?.();
+  }
+
+  private columnsOf(table: Table): (Column<any> | null)[] {
+    return this.names.map((name, i) => {
+      try {
+        return table.getChild(name) ?? table.getChildAt(i) ?? null;
+      } catch {
+        return null;
+      }
+    });
   }
 
   get currentVersion(): number {
@@ -196,13 +231,7 @@ export class WindowLoader {
       (table) => {
         const current = mine();
         if (!current.length) return; // stale: drop
-        const columns = this.names.map((name, i) => {
-          try {
-            return table.getChild(name) ?? table.getChildAt(i) ?? null;
-          } catch {
-            return null;
-          }
-        });
+        const columns = this.columnsOf(table);
         for (const w of current) {
           this.inflight.delete(w);
           this.failedAt.delete(w);

@@ -1,6 +1,6 @@
 // Wires the model (num_rows, columns, version, sort) to the loader and grid.
 import type { Chrome } from "./chrome";
-import type { DataSource } from "./datasource";
+import { decodeIPC, type DataSource } from "./datasource";
 import { VirtualGrid } from "./grid";
 import { WindowLoader } from "./loader";
 import { listen, type ColumnSpec, type WidgetModel } from "./model";
@@ -57,6 +57,14 @@ export class TableView {
     for (const key of ["num_rows", "columns", "version", "sort"]) {
       this.unsubs.push(listen(model, `change:${key}`, () => this.queueSync()));
     }
+    // the kernel sends the rows in view of a new version ahead of the version itself
+    this.unsubs.push(
+      listen(model, "msg:custom", (content: any, buffers: unknown) => {
+        if (content?.kind !== "window-push" || !Array.isArray(buffers) || !buffers.length) return;
+        const table = decodeIPC(buffers[0]);
+        this.loader.offer(Number(content.version), Number(content.row_start), Number(content.row_end), table);
+      }),
+    );
     this.sync();
   }
 

@@ -128,6 +128,32 @@ describe("WindowLoader", () => {
   });
 });
 
+describe("WindowLoader pushed rows", () => {
+  it("takes rows pushed ahead of their version when the version comes, without asking", async () => {
+    const src = new FakeDataSource({ numRows: 1000 });
+    const loader = new WindowLoader(src, { windowSize: 32 });
+    loader.reset(1, 1000, ["id"]);
+    loader.request(70, 80);
+    await until(() => loader.windowFor(75) !== undefined);
+    const calls = src.windowCalls.length;
+    // the kernel pushes rows 64..128 of version 2, then sets the version
+    loader.offer(2, 64, 128, decodeIPC(src.encode(64, 128)));
+    expect(loader.windowFor(75)!.stale).toBe(false); // still version 1 until reset
+    loader.reset(2, 1000, ["id"], true);
+    const w = loader.windowFor(75)!;
+    expect(w.stale).toBe(false);
+    expect(w.columns[0]!.at(75 - w.rowStart)).toBe(75n);
+    loader.request(70, 80);
+    expect(src.windowCalls.length).toBe(calls); // nothing asked: the push covered it
+    // only whole windows are taken; pushes for older versions are dropped
+    loader.offer(2, 130, 200, decodeIPC(src.encode(130, 200)));
+    expect(loader.windowFor(135)).toBeUndefined(); // window 4 (128..160) is not whole
+    expect(loader.windowFor(165)).toBeDefined(); // window 5 (160..192) is
+    loader.offer(1, 300, 400, decodeIPC(src.encode(300, 400)));
+    expect(loader.windowFor(350)).toBeUndefined();
+  });
+});
+
 describe("WindowLoader keepPrevious", () => {
   it("serves old-version windows marked stale until the new ones arrive", async () => {
     const src = new DeferredSource();

@@ -91,6 +91,7 @@ class TicketView(anywidget.AnyWidget):
         self._windows: TableWindows | None = None
         self._handle: Table | SharedObject | None = None
         self._loaded_version = 0
+        self._viewport: tuple[int, int] | None = None  # the rows the front end asked for last
         self._lock = threading.RLock()
         self.label = str(self._ticket)
         # an export ticket belongs to this kernel's session: only the comm can reach it
@@ -116,11 +117,14 @@ class TicketView(anywidget.AnyWidget):
             old, self._handle = self._handle, handle
             self._loaded_version = handle.version
             self.publisher_version = handle.version
+            shown_rows = self._viewport if self.kind == "table" else None
             if isinstance(handle, Table):
                 note = self._show_table(handle)
             else:
                 note = self._show_figure(handle)
             self.status, self.status_message = "live", note
+            if shown_rows is not None and self.kind == "table":
+                self._push(shown_rows, self.version + 1)  # sent now; the traits on exit
             self.version += 1
         if old is not None:
             self._release(old)
@@ -143,6 +147,25 @@ class TicketView(anywidget.AnyWidget):
         self.mimebundle = {}
         self.kind = "table"
         return note
+
+    def _push(self, rows: tuple[int, int], version: int) -> None:
+        """Send the rows in view of the new version ahead of the version itself, so the
+        front end repaints a republish without asking (it caches them for `version`)."""
+        windows = self._windows
+        if windows is None:
+            return
+        start = min(rows[0], windows.num_rows)
+        end = min(rows[1], windows.num_rows)
+        if end <= start:
+            return
+        try:
+            data = windows.window(start, end)
+            self.send(
+                {"kind": "window-push", "version": version, "row_start": start, "row_end": end},
+                [data],
+            )
+        except Exception as exc:  # the front end asks for the rows itself then
+            log.debug("TicketView: no window push: %s", exc)
 
     def _show_figure(self, obj: SharedObject) -> str:
         self._windows = None
@@ -192,6 +215,8 @@ class TicketView(anywidget.AnyWidget):
             if windows is None:
                 raise TicketboothError("no table is shown")
             start, end = int(content.get("row_start", 0)), int(content.get("row_end", 0))
+            with self._lock:
+                self._viewport = (start, end)  # pushed again with the next version
             data = windows.window(start, end)
             end = min(end, windows.num_rows)
             return {"row_start": start, "row_end": end, "version": version}, [data]

@@ -200,3 +200,35 @@ def test_a_failed_sort_reverts_and_says_why(broker: BrokerProcess) -> None:
         assert view.sort == [] and "'i'" in view.status_message
         assert "MemoryError: out of memory" in view.status_message
         view.close()
+
+
+def test_a_republish_pushes_the_rows_in_view_before_the_version(broker: BrokerProcess) -> None:
+    """The rows the front end asked for last, at the new version, go out before the version
+    trait: the grid repaints a republish without a round trip."""
+    with tb.Session() as pub, tb.Session() as sub:
+        pub.publish_table(pa.table({"i": list(range(1000))}), "pushed")
+        view = sub.view("pushed")
+        messages: list[tuple[str, dict[str, Any], list[bytes]]] = []
+        view._send = lambda msg, buffers=None: messages.append(
+            (msg["method"], msg.get("content") or msg.get("state") or {}, list(buffers or []))
+        )
+        view._on_request(view, {"kind": "window", "id": "r1", "row_start": 64, "row_end": 128}, [])
+        assert messages[-1][1]["kind"] == "window-response"
+        before = view.version
+        messages.clear()
+        pub.publish_table(pa.table({"i": [k * 10 for k in range(2000)]}), "pushed")
+        wait_for(lambda: view.version == before + 1)
+        kinds = [(m, c.get("kind") or ",".join(sorted(c))) for m, c, _ in messages]
+        push = next(i for i, (m, k) in enumerate(kinds) if k == "window-push")
+        update = next(i for i, (m, c, _) in enumerate(messages) if m == "update" and "version" in c)
+        assert push < update, kinds
+        _, content, buffers = messages[push]
+        assert content == {
+            "kind": "window-push",
+            "version": before + 1,
+            "row_start": 64,
+            "row_end": 128,
+        }
+        rows = pa.ipc.open_stream(buffers[0]).read_all()
+        assert rows.column("i").to_pylist() == [k * 10 for k in range(64, 128)]
+        view.close()
