@@ -158,6 +158,33 @@ def write_notebook(lab: Lab, name: str, *cells: str) -> str:
     return name
 
 
+@contextlib.contextmanager
+def reported(context: Any, pages: list[Any], prefix: str) -> Iterator[None]:
+    """A failure inside shows a screenshot of each page in `pages` and the browser's errors
+    (console errors, uncaught exceptions) in its message."""
+    console: list[str] = []
+    context.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    context.on("weberror", lambda e: console.append(f"pageerror: {e.error}"))
+    try:
+        yield
+    except Exception as exc:
+        for k, page in enumerate(pages):
+            shot(page, f"{prefix}-99-failure-{k}")
+        errors = "\n".join(c for c in console if c.startswith(("error", "pageerror")))
+        raise AssertionError(f"{exc}\nbrowser errors:\n{errors[:4000]}") from exc
+
+
+def wait_listed_version(page: Any, name: str, version: int) -> None:
+    """Until the Tickets panel lists `name` at `version`."""
+    page.wait_for_function(
+        """([name, version]) => [...document.querySelectorAll('.tb-lab-item')].some(li =>
+          li.querySelector('.tb-lab-name')?.textContent === name
+          && li.dataset.version === String(version))""",
+        arg=[name, version],
+        timeout=30_000,
+    )
+
+
 def shot(page: Any, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Lab, shot
+from tests.e2e.conftest import ROOT, Lab, reported, shot, wait_listed_version
 from tests.e2e.test_lab import open_notebook, run_cells
 from tests.e2e.test_panel import item, open_panel
 
@@ -23,17 +23,10 @@ def test_binder_notebooks(own_lab: Lab, browser: Any) -> None:
     for name in ("publisher.ipynb", "subscriber.ipynb"):
         shutil.copy(ROOT / "binder" / name, own_lab.root / name)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    console: list[str] = []
-    context.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    context.on("weberror", lambda e: console.append(f"pageerror: {e.error}"))
     pages: list[Any] = []
     try:
-        _scenario(context, own_lab, pages)
-    except Exception as exc:
-        for k, page in enumerate(pages):
-            shot(page, f"binder-99-failure-{k}")
-        errors = "\n".join(c for c in console if c.startswith(("error", "pageerror")))
-        raise AssertionError(f"{exc}\nbrowser errors:\n{errors[:4000]}") from exc
+        with reported(context, pages, "binder"):
+            _scenario(context, own_lab, pages)
     finally:
         context.close()
 
@@ -81,12 +74,7 @@ def _scenario(context: Any, lab: Lab, pages: list[Any]) -> None:
     pub.bring_to_front()
     run_cells(pub, 2, 1)
     pub.wait_for_selector("text=published 2", timeout=180_000)
-    pub.wait_for_function(
-        """() => [...document.querySelectorAll('.tb-lab-item')].some(li =>
-          li.querySelector('.tb-lab-name')?.textContent === 'sales'
-          && li.dataset.version === '2')""",
-        timeout=30_000,
-    )
+    wait_listed_version(pub, "sales", 2)
     shot(pub, "binder-03-publisher-v2")
     sub.bring_to_front()
     pill = sub.locator(".jp-CodeCell").nth(1).locator(".tb-pill")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Lab, shot, write_notebook
+from tests.e2e.conftest import Lab, reported, shot, write_notebook
 
 PUBLISHER = [
     """import matplotlib
@@ -108,16 +108,8 @@ def test_publish_view_scroll_and_follow(lab: Lab, browser: Any) -> None:
     context.route("**/*", only_local)
 
     pages: list[Any] = []
-    console: list[str] = []
-    context.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    context.on("weberror", lambda e: console.append(f"pageerror: {e.error}"))
-    try:
+    with reported(context, pages, "lab"):
         _scenario(context, lab, pages)
-    except Exception as exc:
-        for k, page in enumerate(pages):
-            shot(page, f"99-failure-page{k}")
-        errors = "\n".join(c for c in console if c.startswith(("error", "pageerror")))
-        raise AssertionError(f"{exc}\nbrowser errors:\n{errors[:4000]}") from exc
     assert outside == [], f"requests left the machine: {outside[:5]}"
     context.close()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Lab, shot, write_notebook
+from tests.e2e.conftest import Lab, shot, wait_listed_version, write_notebook
 from tests.e2e.test_lab import open_notebook, run_cells
 
 PUBLISHER = [
@@ -142,12 +142,7 @@ def _scenario(page: Any, prefix: str) -> None:
     page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="publisher.ipynb").click()
     run_cells(page, 2, 1)
     page.wait_for_selector("text=published v2", timeout=120_000)
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.tb-lab-item')].some(li =>
-          li.querySelector('.tb-lab-name')?.textContent === 'sales'
-          && li.dataset.version === '2')""",
-        timeout=30_000,
-    )
+    wait_listed_version(page, "sales", 2)
     assert "2,500 rows" in sales.inner_text()
     assert "v2" in sales.locator(".tb-lab-prov").inner_text()
     assert chart.get_attribute("data-version") == "1"

@@ -255,7 +255,7 @@ class PlainObject:
 
 @pytest.mark.parametrize(
     "bad",
-    [42, "text", {"a": object()}, PlainObject(), 3.5, None, b"bytes", [1, 2, 3]],
+    [42, "text", PlainObject(), 3.5, None, b"bytes", [1, 2, 3]],
     ids=lambda v: type(v).__name__,
 )
 def test_data_that_is_not_a_table(published: Published, bad: object) -> None:
@@ -273,6 +273,26 @@ def test_data_that_is_not_a_table(published: Published, bad: object) -> None:
                 assert type(bad).__name__ in message
                 assert "pyarrow" in message
                 assert "pandas" in message
+            assert "not-a-table" not in s.tables
+    assert_intact(published)
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        ({"a": object()}, "column 'a' is not a list of values (got object)"),
+        ({"a": [1, 2], "b": [3]}, "the columns have different lengths ('a': 2, 'b': 1)"),
+        ({}, "an empty dict is not a table"),
+    ],
+    ids=["opaque-column", "ragged", "empty"],
+)
+def test_dicts_of_columns_that_are_not_tables(
+    published: Published, bad: object, expected: str
+) -> None:
+    for force_remote in (False, True):
+        with tb.Session(force_remote=force_remote) as s:
+            with pytest.raises(tb.InvalidInputError, match=re.escape(expected)):
+                s.publish_table(bad, "not-a-table")
             assert "not-a-table" not in s.tables
     assert_intact(published)
 
