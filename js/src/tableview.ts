@@ -96,6 +96,7 @@ export class TableView {
       this.sortRequest = null; // new data: the kernel has sorted (or the table changed)
       this.lastError = "";
       this.loader.reset(version, numRows, columns.map((c) => c.name), !columnsChanged);
+      this.takeFirstRows(version);
       this.grid.setNumRows(numRows);
       if (columnsChanged) this.grid.scrollToRow(0);
     }
@@ -107,6 +108,19 @@ export class TableView {
     this.chrome.meta.textContent = `${fmt(numRows)} ${numRows === 1 ? "row" : "rows"} × ${columns.length} ${columns.length === 1 ? "column" : "columns"}`;
     this.grid.render();
     this.updateFooter();
+  }
+
+  /** The first rows the kernel sent with the view (or with this version), if they are
+   * of this version: the grid paints them without asking. */
+  private takeFirstRows(version: number): void {
+    const bytes = this.model.get("first_rows");
+    if (Number(this.model.get("first_rows_version") ?? -1) !== version || !bytes?.byteLength) return;
+    try {
+      const table = decodeIPC(bytes);
+      this.loader.offer(version, 0, table.numRows, table);
+    } catch {
+      // not decodable: the grid asks for the rows as usual
+    }
   }
 
   toggleSort(column: string, multi: boolean): void {

@@ -14,12 +14,12 @@ afterEach(() => {
   document.body.replaceChildren();
 });
 
-function setup(numRows = N, extra: Record<string, unknown> = {}) {
+function setup(numRows = N, extra: Record<string, unknown> = {}, opts: Record<string, unknown> = {}) {
   const model = new FakeModel({ kind: "table", num_rows: numRows, columns: FAKE_COLUMNS, sort: [], version: 1, ...extra });
   const source = new FakeDataSource({ numRows });
   const host = document.createElement("div");
   document.body.append(host);
-  mounted = mount(model, host, { source, fallbackHeight: 300, rowHeight: 30, debounceMs: 0, windowSize: 200 });
+  mounted = mount(model, host, { source, fallbackHeight: 300, rowHeight: 30, debounceMs: 0, windowSize: 200, ...opts });
   const view = mounted.view() as TableView;
   return { model, source, host, view, grid: view.grid };
 }
@@ -225,6 +225,19 @@ describe("table view live updates", () => {
     expect(host.querySelector('.tb-row.tb-placeholder[data-row="3000000"]')).not.toBeNull();
     await until(() => host.querySelector('.tb-row[data-row="3000000"]:not(.tb-placeholder)') !== null);
     observer.disconnect();
+  });
+
+  it("paints the first rows sent with the view without asking for them", async () => {
+    const rows = new FakeDataSource({ numRows: 1000 }).encode(0, 64);
+    const first = { first_rows: new DataView(rows.buffer, rows.byteOffset, rows.byteLength) };
+    const { host, source } = setup(1000, { ...first, first_rows_version: 1 }, { windowSize: 32 });
+    await until(() => host.querySelector('.tb-row[data-row="0"]:not(.tb-placeholder)') !== null);
+    expect(cellText(host, 3, 0)).toBe("3");
+    await tick();
+    expect(source.windowCalls).toEqual([]);
+    // rows of another version are not used
+    const other = setup(1000, { ...first, first_rows_version: 7 }, { windowSize: 32 });
+    await until(() => other.source.windowCalls.length > 0);
   });
 
   it("columns change resets to the top", async () => {

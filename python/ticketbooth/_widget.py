@@ -21,6 +21,9 @@ from ._tickets import ExportTicket, ScopeTicket, Ticket, as_ticket
 from ._windows import TableWindows, column_specs
 
 log = logging.getLogger("ticketbooth")
+
+#: Rows sent with the view (two of the front end's 32-row windows: a tall view's first page).
+FIRST_ROWS = 64
 RELEASE_REASONS = {  # the banner reads "Publisher gone: ..." / "Ticket released: ..."
     "closed": "its session was closed; the view updates if the ticket is published again",
     "expired": "it stopped answering (killed or disconnected); the view updates if the "
@@ -81,6 +84,10 @@ class TicketView(anywidget.AnyWidget):
     sort: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
     mimebundle = traitlets.Dict({}).tag(sync=True)
     height = traitlets.Int(360).tag(sync=True)
+    # the first rows of version `first_rows_version` (Arrow IPC), sent with the view: the
+    # grid paints them without asking
+    first_rows = traitlets.Bytes(b"").tag(sync=True)
+    first_rows_version = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, ticket: Any, session: Any = None, *, height: int = 360) -> None:
         # a clear error when the JS build is missing; anywidget turns `_esm` into a trait
@@ -125,6 +132,11 @@ class TicketView(anywidget.AnyWidget):
             self.status, self.status_message = "live", note
             if shown_rows is not None and self.kind == "table":
                 self._push(shown_rows, self.version + 1)  # sent now; the traits on exit
+            if self.kind == "table" and self._windows is not None:
+                self.first_rows = self._windows.window(0, FIRST_ROWS)
+                self.first_rows_version = self.version + 1
+            else:
+                self.first_rows = b""
             self.version += 1
         if old is not None:
             self._release(old)

@@ -208,6 +208,10 @@ def test_a_republish_pushes_the_rows_in_view_before_the_version(broker: BrokerPr
     with tb.Session() as pub, tb.Session() as sub:
         pub.publish_table(pa.table({"i": list(range(1000))}), "pushed")
         view = sub.view("pushed")
+        # the first rows go with the view, for its version
+        first = pa.ipc.open_stream(view.first_rows).read_all()
+        assert first.column("i").to_pylist() == list(range(64))
+        assert view.first_rows_version == view.version
         messages: list[tuple[str, dict[str, Any], list[bytes]]] = []
         view._send = lambda msg, buffers=None: messages.append(
             (msg["method"], msg.get("content") or msg.get("state") or {}, list(buffers or []))
@@ -231,4 +235,7 @@ def test_a_republish_pushes_the_rows_in_view_before_the_version(broker: BrokerPr
         }
         rows = pa.ipc.open_stream(buffers[0]).read_all()
         assert rows.column("i").to_pylist() == [k * 10 for k in range(64, 128)]
+        first = pa.ipc.open_stream(view.first_rows).read_all()
+        assert first.column("i").to_pylist() == [k * 10 for k in range(64)]
+        assert view.first_rows_version == view.version
         view.close()
