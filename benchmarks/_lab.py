@@ -204,3 +204,15 @@ def run_cell(page: Any, k: int, timeout_ms: int = 300_000) -> None:
 
 def cell_text(page: Any, k: int) -> str:
     return str(code_cell(page, k).locator(".jp-OutputArea").inner_text())
+
+
+def clock_skew(page: Any) -> dict[str, float]:
+    """Browser wall clock (timeOrigin + now) minus time.time(), from the fastest of 7 probes."""
+    best = (float("inf"), 0.0)
+    for _ in range(7):
+        t0 = time.time()
+        b = page.evaluate("() => performance.timeOrigin + performance.now()") / 1e3
+        t1 = time.time()
+        best = min(best, (t1 - t0, b - (t0 + t1) / 2))
+    origin = page.evaluate("() => performance.timeOrigin")
+    return {"skew_s": best[1], "probe_rtt_s": best[0], "origin_ms": origin}

@@ -3,6 +3,8 @@
 
     python benchmarks/bench_widget.py [--rows N] [--views V] [--jumps J] [--html-repeat H]
                                       [--no-html10k] [--screenshot PATH] [--json PATH]
+                                      [--rounds R] [--peer-jumps J] [--republish K]
+                                      [--peers-only | --no-perspective]
 
 Starts its own broker process in a temporary JUPYTER_RUNTIME_DIR, publishes an N-row x 4-column
 table (int64, float64, string, timestamp; default 10,000,000 rows) from this process to "big",
@@ -24,6 +26,12 @@ drives Debian's chromium with Playwright, as tests/e2e does. Notebook B runs:
 
 Kernel timestamps split each first paint and jump into kernel, comm and front-end parts.
 Targets: first paint <= 300 ms, scroll jump <= 50 ms.
+
+Then the peer run (_widget_peers.py; needs perspective-python 5.x, the `bench` extra, unless
+--no-perspective): in the same JupyterLab, R interleaved rounds of tb.view("big") against
+Perspective's PerspectiveWidget (pre-ingested table and default ingest): first paint, bytes
+received and kernel RSS at display, jumps to the middle, the end and random rows, and
+republish/update -> repaint, with the targets of the widget issue (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from _broker import broker_in_temp_runtime, explicit_session_kwargs
 from _lab import (
     SERVER_NODELAY,
     chromium,
+    clock_skew,
     code_cell,
     jupyter_lab,
     local_only,
@@ -58,6 +67,7 @@ from _lab import (
     start_cell,
     wait_cell_done,
 )
+from _perspective import KERNEL_WS_JS, require_perspective
 from _util import add_output_args, fmt_ms, log, machine_meta, summary, wait_for_load, write_json
 from _widget_analysis import (
     echo_split,
@@ -68,6 +78,8 @@ from _widget_analysis import (
     report,
     response_path,
 )
+from _widget_peers import peer_cells, run_peers
+from _widget_peers_report import peers_header, report_peers, summarize_peers
 from _widget_probe import (
     ECHO_CELL,
     FIRST_PAINT_JS,
@@ -97,18 +109,6 @@ def big_table(rows: int) -> pa.Table:
             "when": pa.array(start + ids * 1_000_000, pa.timestamp("us")),
         }
     )
-
-
-def clock_skew(page: Any) -> dict[str, float]:
-    """Browser wall clock (timeOrigin + now) minus time.time(), from the fastest of 7 probes."""
-    best = (float("inf"), 0.0)
-    for _ in range(7):
-        t0 = time.time()
-        b = page.evaluate("() => performance.timeOrigin + performance.now()") / 1e3
-        t1 = time.time()
-        best = min(best, (t1 - t0, b - (t0 + t1) / 2))
-    origin = page.evaluate("() => performance.timeOrigin")
-    return {"skew_s": best[1], "probe_rtt_s": best[0], "origin_ms": origin}
 
 
 def first_paint(page: Any, k: int, arg: dict[str, Any], timeout_ms: int) -> dict[str, Any]:
@@ -177,8 +177,8 @@ def _bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         loadavg_start=os.getloadavg(),
         server_nodelay=args.server_nodelay,
     )
-    marks_path = base / "kernel-marks.json"
     data: dict[str, Any] = {"meta": meta}
+    peers = not args.no_perspective
     with broker_in_temp_runtime() as broker:
         pub = tb.Session(name="bench-widget-publisher", **explicit_session_kwargs(broker))
         log(f"building and publishing {args.rows:,} rows")
@@ -188,83 +188,148 @@ def _bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         t0 = time.perf_counter()
         pub.publish_table(table, "big")
         meta["publish_s"] = time.perf_counter() - t0
-        del table
+        if not peers:
+            del table  # the peer run republishes changed copies of it
         env = dict(os.environ)  # JUPYTER_RUNTIME_DIR is ours; name the broker if a URL is set
         env.update(
             {"TICKETBOOTH_" + k.upper(): v for k, v in explicit_session_kwargs(broker).items()}
         )
-
-        views = list(range(2, 2 + args.views))
-        html1k = list(range(views[-1] + 1, views[-1] + 1 + args.html_repeat))
-        html10k = [] if args.no_html10k else [html1k[-1] + 1, html1k[-1] + 2]
-        cells = [KERNEL_SETUP, KERNEL_PEER_SETUP]
-        cells += ['tb.view("big")'] * len(views)
-        cells += ["df.head(1000)"] * len(html1k) + ["df.head(10_000)"] * len(html10k)
-        echo = len(cells)
-        cells.append(ECHO_CELL)
-        cells.append(kernel_dump(str(marks_path)))
         config = SERVER_NODELAY if args.server_nodelay else ""
         trace_path = base / "server-trace.jsonl"
         if args.trace_messages:
             config += server_trace(str(trace_path))
         with jupyter_lab(base / "lab", env, config) as lab, chromium() as browser:
-            lab.write_notebook("B.ipynb", *cells)
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
             outside: list[str] = []
-            local_only(context, outside)
-            context.add_init_script(WS_PROBE_JS)
-            if args.trace_messages:
-                context.add_init_script(MSG_LOG_JS)
             errors: list[str] = []
-            context.on("weberror", lambda e: errors.append(f"pageerror: {e.error}"))
-            page = open_notebook(context, lab, "B.ipynb")
-            data["clock"] = clock_skew(page)
-            log("setup cells (probe, df = ...to_pandas())")
-            run_cell(page, 0, 120_000)
-            run_cell(page, 1, 600_000)
-            time.sleep(2.0)
-            paints: dict[str, list[dict[str, Any]]] = {"view": [], "html1k": [], "html10k": []}
-            for k in views:
-                log(f"first paint, view cell {k}")
-                paints["view"].append(first_paint(page, k, {"kind": "view"}, 120_000))
-                time.sleep(1.5)
-            log(f"{args.jumps} scroll jumps")
-            if args.chrome_trace:  # diagnostics: a Chrome trace of the jumps (Perfetto UI)
-                browser.start_tracing(page=page, path=args.chrome_trace, categories=TRACE_CATS)
-            jumps = scroll_jumps(page, views[-1], args.rows, args.jumps, args.seed)
-            if args.chrome_trace:
-                browser.stop_tracing()
-            shot = Path(args.screenshot)
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            view_root = code_cell(page, views[-1]).locator(".tb-root").first
-            view_root.evaluate("el => el.scrollIntoView({block: 'center'})")
-            time.sleep(0.5)
-            page.screenshot(path=str(shot))
-            for key, ks, n in (("html1k", html1k, 1000), ("html10k", html10k, 10_000)):
-                for k in ks:
-                    log(f"peer: {n:,}-row pandas HTML, cell {k}")
-                    paints[key].append(first_paint(page, k, {"kind": "html", "rows": n}, 300_000))
-                    time.sleep(1.5)
-            log(f"peer: {args.pings} comm round trips of a minimal anywidget")
-            echoes = comm_round_trips(page, echo, args.pings)
-            run_cell(page, len(cells) - 1, 60_000)
-            data["clock_after"] = clock_skew(page)
-            ws = page.evaluate("() => window.__tbWs")
-            ws["long"] = page.evaluate("() => window.__tbLong")
-            msgs = page.evaluate("() => window.__tbMsgs || []")
-            context.close()
+
+            def new_context(*scripts: str) -> Any:
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                local_only(context, outside)
+                for js in scripts:
+                    context.add_init_script(js)
+                context.on("weberror", lambda e: errors.append(f"pageerror: {e.error}"))
+                return context
+
+            raw = None
+            if not args.peers_only:
+                context = new_context(WS_PROBE_JS, *([MSG_LOG_JS] if args.trace_messages else []))
+                raw = _classic_page(lab, browser, context, args, base)
+                context.close()
+            if peers:
+                if raw is not None:
+                    shutdown_kernels(lab)  # frees notebook B's kernel (its 10M-row DataFrame)
+                context = new_context(KERNEL_WS_JS)  # a fresh page: nothing of B's run in it
+                lab.write_notebook("P.ipynb", *peer_cells(args.rounds))
+                data["peers"] = run_peers(context, lab, args, pub, table)
+                data["peers"]["perspective"] = args.perspective_version
+                data["peers"]["summary"] = summarize_peers(data["peers"])
+                context.close()
         pub.close()
-    probe = json.loads(marks_path.read_text())
     meta["loadavg_end"] = os.getloadavg()
-    meta["widget_module_import_s"] = probe["widget_import_s"]
-    data.update(outside=outside, page_errors=errors[:20], screenshot=str(shot))
+    data.update(outside=outside, page_errors=errors[:20])
+    if raw is not None:
+        _classic_results(data, raw, args, trace_path)
+    return data
+
+
+def shutdown_kernels(lab: Any) -> None:
+    """Shut down every kernel of the lab server (its REST API)."""
+    import urllib.request
+
+    url = f"{lab.url}/api/kernels?token={lab.token}"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        kernels = json.load(r)
+    for k in kernels:
+        req = urllib.request.Request(
+            f"{lab.url}/api/kernels/{k['id']}?token={lab.token}", method="DELETE"
+        )
+        urllib.request.urlopen(req, timeout=30).close()
+    time.sleep(2.0)
+
+
+def _classic_page(
+    lab: Any, browser: Any, context: Any, args: argparse.Namespace, base: Path
+) -> dict[str, Any]:
+    """Notebook B: the first paints, jumps and the pandas / echo peers (raw page records)."""
+    marks_path = base / "kernel-marks.json"
+    views = list(range(2, 2 + args.views))
+    html1k = list(range(views[-1] + 1, views[-1] + 1 + args.html_repeat))
+    html10k = [] if args.no_html10k else [html1k[-1] + 1, html1k[-1] + 2]
+    cells = [KERNEL_SETUP, KERNEL_PEER_SETUP]
+    cells += ['tb.view("big")'] * len(views)
+    cells += ["df.head(1000)"] * len(html1k) + ["df.head(10_000)"] * len(html10k)
+    echo = len(cells)
+    cells.append(ECHO_CELL)
+    cells.append(kernel_dump(str(marks_path)))
+    lab.write_notebook("B.ipynb", *cells)
+    page = open_notebook(context, lab, "B.ipynb")
+    raw: dict[str, Any] = {"clock": clock_skew(page)}
+    log("setup cells (probe, df = ...to_pandas())")
+    run_cell(page, 0, 120_000)
+    run_cell(page, 1, 600_000)
+    time.sleep(2.0)
+    paints: dict[str, list[dict[str, Any]]] = {"view": [], "html1k": [], "html10k": []}
+    for k in views:
+        log(f"first paint, view cell {k}")
+        paints["view"].append(first_paint(page, k, {"kind": "view"}, 120_000))
+        time.sleep(1.5)
+    log(f"{args.jumps} scroll jumps")
+    if args.chrome_trace:  # diagnostics: a Chrome trace of the jumps (Perfetto UI)
+        browser.start_tracing(page=page, path=args.chrome_trace, categories=TRACE_CATS)
+    jumps = scroll_jumps(page, views[-1], args.rows, args.jumps, args.seed)
+    if args.chrome_trace:
+        browser.stop_tracing()
+    shot = Path(args.screenshot)
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    view_root = code_cell(page, views[-1]).locator(".tb-root").first
+    view_root.evaluate("el => el.scrollIntoView({block: 'center'})")
+    time.sleep(0.5)
+    page.screenshot(path=str(shot))
+    for key, ks, n in (("html1k", html1k, 1000), ("html10k", html10k, 10_000)):
+        for k in ks:
+            log(f"peer: {n:,}-row pandas HTML, cell {k}")
+            paints[key].append(first_paint(page, k, {"kind": "html", "rows": n}, 300_000))
+            time.sleep(1.5)
+    log(f"peer: {args.pings} comm round trips of a minimal anywidget")
+    echoes = comm_round_trips(page, echo, args.pings)
+    run_cell(page, len(cells) - 1, 60_000)
+    raw["clock_after"] = clock_skew(page)
+    ws = page.evaluate("() => window.__tbWs")
+    ws["long"] = page.evaluate("() => window.__tbLong")
+    raw.update(
+        paints=paints,
+        jumps=jumps,
+        echoes=echoes,
+        ws=ws,
+        msgs=page.evaluate("() => window.__tbMsgs || []"),
+        shot=shot,
+        probe=json.loads(marks_path.read_text()),
+    )
+    return raw
+
+
+def _classic_results(
+    data: dict[str, Any],
+    raw: dict[str, Any],
+    args: argparse.Namespace,
+    trace_path: Path,
+) -> None:
+    paints, jumps, ws, msgs, probe = (
+        raw["paints"],
+        raw["jumps"],
+        raw["ws"],
+        raw["msgs"],
+        raw["probe"],
+    )
+    data["meta"]["widget_module_import_s"] = probe["widget_import_s"]
+    data.update(clock=raw["clock"], clock_after=raw["clock_after"], screenshot=str(raw["shot"]))
     skew, origin = data["clock"]["skew_s"], data["clock"]["origin_ms"]
     data["paints"] = {
         key: [first_paint_split(st, probe["marks"], ws, origin, skew) for st in sts]
         for key, sts in paints.items()
     }
     data["jumps"] = [jump_split(st, probe["marks"], ws, origin, skew) for st in jumps]
-    data["echo"] = echo_split(echoes, probe["marks"], origin, skew)
+    data["echo"] = echo_split(raw["echoes"], probe["marks"], origin, skew)
     if args.trace_messages:
         data["messages"] = [message_rows(msgs, st, origin, skew) for st in paints["view"]]
         trace = [json.loads(x) for x in trace_path.read_text().splitlines() if x.strip()]
@@ -278,7 +343,6 @@ def _bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
             for st in jumps
         ]
     data["summary"] = summarize(data)
-    return data
 
 
 def summarize(data: dict[str, Any]) -> dict[str, Any]:
@@ -347,14 +411,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pings", type=int, default=20, help="echo widget round trips (20)")
     p.add_argument("--seed", type=int, default=2026, help="seed of the jump positions")
     p.add_argument("--screenshot", default=str(ROOT / "artifacts" / "bench-widget.png"))
+    peers = p.add_argument_group("peer run: ticketbooth vs Perspective, interleaved")
+    peers.add_argument(
+        "--no-perspective",
+        action="store_true",
+        help="skip the Perspective peer run (ticketbooth and the pandas/echo peers only)",
+    )
+    peers.add_argument(
+        "--peers-only", action="store_true", help="only the peer run (skip the views/HTML/echo)"
+    )
+    peers.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
+    peers.add_argument(
+        "--peer-jumps", type=int, default=6, help="random jumps per system and round (6)"
+    )
+    peers.add_argument(
+        "--republish", type=int, default=5, help="republish -> repaint repeats per round (5)"
+    )
     add_output_args(p)
     args = p.parse_args(argv)
     if args.rows < 1000 or args.views < 1 or args.jumps < 1 or args.html_repeat < 1:
         p.error("--rows >= 1000, --views, --jumps and --html-repeat >= 1")
+    if args.no_perspective and args.peers_only:
+        p.error("--peers-only needs the Perspective peer (drop --no-perspective)")
+    if args.rounds < 1 or args.peer_jumps < 0 or args.republish < 1:
+        p.error("--rounds >= 1, --peer-jumps >= 0, --republish >= 1")
+    args.perspective_version = None if args.no_perspective else require_perspective()
     waited = wait_for_load(args.wait_load, 900.0) if args.wait_load > 0 else None
     data = bench(args)
     data["meta"]["waited_for_load"] = waited
-    print(report(data, fmt_ms))
+    text = report(data, fmt_ms) if "summary" in data else peers_header(data["meta"])
+    if "peers" in data:
+        text += "\n" + report_peers(data["peers"], fmt_ms)
+    print(text)
     write_json(args.json, data)
     return 0
 
