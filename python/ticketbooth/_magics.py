@@ -56,8 +56,15 @@ def parse_publish(line: str) -> tuple[str, str]:
     return match["expr"].strip(), match["name"]
 
 
+def _words(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as exc:  # an unclosed quote
+        raise InvalidInputError(f"cannot read {line.strip()!r}: {exc}") from None
+
+
 def parse_fetch(line: str) -> FetchArgs:
-    words = shlex.split(line)
+    words = _words(line)
     flags = [w for w in words if w.startswith("--")]
     words = [w for w in words if not w.startswith("--")]
     unknown = [f for f in flags if f not in ("--pandas", "--arrow")]
@@ -167,7 +174,7 @@ class TicketboothMagics(Magics):
             value = fetch(args)
             self._shell.user_ns[args.variable] = value
             return value
-        names = shlex.split(line)
+        names = _words(line)
         if not names:
             raise InvalidInputError("usage: %%fetch <name> [<name> ...] above the cell")
         for name in names:

@@ -97,6 +97,7 @@ def test_parse_fetch() -> None:
         ("shared:ab", "is not a Python name"),
         ("sales --csv", "unknown or repeated option --csv"),
         ("sales --pandas --arrow", "unknown or repeated option"),
+        ("'sales", 'cannot read "\'sales": No closing quotation'),
     ]:
         with pytest.raises(tb.InvalidInputError, match=message):
             parse_fetch(bad)
