@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from ._errors import InvalidInputError, TicketboothError
+from ._objects import is_table_type
 
 _NOT_A_TABLE = (
     "{what} is not a table: pass a pyarrow Table/RecordBatch/RecordBatchReader, a pandas or "
@@ -56,15 +57,9 @@ def as_reader(data: Any) -> pa.RecordBatchReader:
 
 
 def is_table_like(data: Any) -> bool:
-    """Whether `as_reader` would take `data` as a table (a figure is anything else)."""
-    if isinstance(data, (pa.Table, pa.RecordBatch, pa.RecordBatchReader, dict)):
-        return True
-    module, name = type(data).__module__.split(".")[0], type(data).__name__
-    return (
-        (module == "pandas" and name == "DataFrame")
-        or module in ("polars", "duckdb")
-        or hasattr(data, "__arrow_c_stream__")
-    )
+    """Whether `data` goes to `as_reader` as a table (which names what to pass instead of a
+    single column) rather than to the figure path: a dict of columns, or a table type."""
+    return isinstance(data, dict) or is_table_type(data)
 
 
 def _convert(data: Any) -> pa.RecordBatchReader:
@@ -137,8 +132,10 @@ def _from_dict(columns: dict[Any, Any]) -> pa.RecordBatchReader:
         table = pa.table(columns)
     except Exception as exc:
         for key, values in columns.items():
+            if isinstance(values, (pa.Array, pa.ChunkedArray)):
+                continue
             try:
-                pa.array(values) if not isinstance(values, (pa.Array, pa.ChunkedArray)) else None
+                pa.array(values)
             except Exception as col_exc:
                 raise InvalidInputError(
                     f"column {key!r} cannot be converted to Arrow: {_first_line(col_exc)} "

@@ -306,14 +306,18 @@ def _render(obj: Any, max_bytes: int) -> tuple[str, dict[str, Any], dict[str, An
     return "repr", {"text/plain": _plain(obj), **data}, metadata
 
 
+def is_table_type(obj: object) -> bool:
+    """A table (or a single column) of pandas, polars, pyarrow or duckdb, or anything with
+    the Arrow stream or dataframe interchange protocol: publish_table's, not a figure."""
+    mro = [((c.__module__ or "").split(".")[0], c.__name__) for c in type(obj).__mro__]
+    return any(name in _TABLE_TYPES.get(top, ()) for top, name in mro) or any(
+        hasattr(type(obj), attr) for attr in ("__arrow_c_stream__", "__dataframe__")
+    )
+
+
 def to_mimebundle(obj: object, *, max_bytes: int = DEFAULT_MAX_BYTES) -> MimeBundle:
     """Render a figure or rich display object (see the module docstring) into a MimeBundle."""
-    mro = [((c.__module__ or "").split(".")[0], c.__name__) for c in type(obj).__mro__]
-    if (
-        obj is None
-        or any(name in _TABLE_TYPES.get(top, ()) for top, name in mro)
-        or any(hasattr(type(obj), attr) for attr in ("__arrow_c_stream__", "__dataframe__"))
-    ):
+    if obj is None or is_table_type(obj):
         why = "it is None" if obj is None else "it is a table; tables go through publish_table"
         raise UnshareableObjectError(f"cannot share {_type_name(obj)}: {why}. Use {_ALTERNATIVES}")
     source, data, metadata = _render(obj, max_bytes)
