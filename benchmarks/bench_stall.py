@@ -36,7 +36,7 @@ PINGER = textwrap.dedent(
     end = time.monotonic() + float(sys.argv[1])
     while time.monotonic() < end:
         t = time.perf_counter()
-        s._call("ping", s._conn.sessions.Heartbeat, pb.HeartbeatRequest())
+        s._backend.call("ping", s._backend.conn.sessions.Heartbeat, pb.HeartbeatRequest())
         lat.append(time.perf_counter() - t)
         time.sleep(0.005)
     print(json.dumps(lat), flush=True)

@@ -37,13 +37,14 @@ class ObjectInfo:
     kept_versions: tuple[int, ...] = ()
 
     @classmethod
-    def from_message(cls, msg: Any) -> ObjectInfo:
-        """From the broker's ``ObjectInfo`` protobuf message."""
+    def from_message(cls, msg: Any, ticket: bytes = b"") -> ObjectInfo:
+        """From the broker's ``ObjectInfo`` protobuf message (`ticket` when it has none,
+        as for an import that is not published yet)."""
         schema = pa.ipc.read_schema(pa.py_buffer(msg.schema)) if msg.schema else None
         return cls(
             type=msg.type,
             name=msg.name,
-            ticket=ticket_from_bytes(msg.ticket),
+            ticket=ticket_from_bytes(msg.ticket or ticket),
             version=msg.version,
             num_rows=msg.num_rows,
             num_columns=msg.num_columns,

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._connection import Connection
-from ._errors import InvalidInputError, TicketboothError
+from ._backend import Backend
+from ._errors import TicketboothError
 from ._info import ObjectInfo
 from ._objects import FIGURE_TYPE, MimeBundle, to_mimebundle
 from ._plugin import PluginClient, RequestHandler, RequestServer
-from ._proto.v1 import broker_pb2 as pb
 from ._shared_object import SharedObject
 from ._table import Table
 from ._tickets import ExportTicket, Ticket, as_ticket, ticket_last
@@ -19,17 +17,14 @@ from ._watch import Watch
 
 
 class ObjectCalls:
-    """Mixed into `Session`; relies on its connection, call wrapper and pins."""
+    """Mixed into `Session`; relies on its backend, closed check and pins."""
 
-    _conn: Connection
+    _backend: Backend
     _pins: dict[bytes, Any]
-    _server: pb.ServerInfo
 
     if TYPE_CHECKING:  # provided by Session
 
-        def _call(self, what: str, method: Any, request: Any) -> Any: ...
-        def _upload(self, what: str, method: Any, requests: Iterator[Any]) -> Any: ...
-        def _download(self, what: str, method: Any, request: Any) -> Iterator[Any]: ...
+        def _check(self, what: str) -> None: ...
         def _on_collect(self, ticket: ExportTicket) -> None: ...
         def publish(self, source_ticket: Any, result_ticket: Any) -> None: ...
         def release(self, ticket: Any) -> None: ...
@@ -47,20 +42,10 @@ class ObjectCalls:
             InvalidInputError: the object cannot be shared (the message says what can).
             LimitExceededError: the bundle is larger than the broker accepts.
         """
-        limit = int(self._server.limits.max_object_bytes)
-        bundle = to_mimebundle(figure, max_bytes=limit)
-        wire = bundle.to_wire()
-        step = int(self._server.limits.max_message_bytes)
-
-        def chunks() -> Iterator[pb.ObjectChunk]:
-            for start in range(0, max(1, len(wire)), step):
-                kind = FIGURE_TYPE if start == 0 else ""
-                yield pb.ObjectChunk(type=kind, data=wire[start : start + step])
-
-        resp = self._upload("import figure", self._conn.objects.PutObject, chunks())
-        return SharedObject(
-            FIGURE_TYPE, ExportTicket(resp.export_ticket), bundle, 0, self._on_collect
-        )
+        self._check("import figure")
+        bundle = to_mimebundle(figure, max_bytes=self._backend.max_object_bytes)
+        export = self._backend.import_object(FIGURE_TYPE, bundle.to_wire())
+        return SharedObject(FIGURE_TYPE, ExportTicket(export), bundle, 0, self._on_collect)
 
     def publish_figure(self, figure: Any, ticket: Any) -> None:
         """Publish a figure (or rich object) to a ticket; ``(ticket, figure)`` works too.
@@ -97,24 +82,17 @@ class ObjectCalls:
         info = self.info(t, version=version)
         if info.type == "Table":
             return self.fetch_table(t, version=version)
-        fetch = pb.FetchRequest(ticket=t.bytes, version=info.version if version else 0)
-        resp = self._call("fetch", self._conn.sessions.Fetch, fetch)
-        export = ExportTicket(resp.export_ticket)
-        req = pb.GetObjectRequest(ticket=export.bytes)
+        fetched = self._backend.fetch(t.bytes, info.version if version else 0)
+        export = ExportTicket(fetched.ticket)
         try:
-            wire = b"".join(
-                c.data for c in self._download("fetch object", self._conn.objects.GetObject, req)
-            )
+            wire = self._backend.get_object(export.bytes)
         except BaseException:
             with contextlib.suppress(TicketboothError):
                 self.release(export)
             raise
+        bundle = MimeBundle.from_wire(wire)
         return SharedObject(
-            resp.info.type,
-            export,
-            MimeBundle.from_wire(wire),
-            resp.info.version,
-            self._on_collect,
+            fetched.info.type, export, bundle, fetched.info.version, self._on_collect
         )
 
     def watch(self, ticket: Any = None) -> Watch:
@@ -125,8 +103,8 @@ class ObjectCalls:
         ticket is released, with ``event.reason`` saying why ("expired" = publisher gone).
         """
         raw = b"" if ticket is None else as_ticket(ticket).bytes
-        self._call("watch", self._conn.sessions.Heartbeat, pb.HeartbeatRequest())
-        return Watch(self._conn.objects, self._conn.md, raw)
+        self._check("watch")
+        return self._backend.watch(raw)
 
     def plugin_client(self, obj: Any) -> PluginClient:
         """A bidirectional message stream to an object (pydeephaven's plugin client).
@@ -136,9 +114,8 @@ class ObjectCalls:
         payload is its MIME bundle (``MimeBundle.from_wire``); then replies to
         ``client.req_stream.write(payload, references)`` and new payloads on republish.
         """
-        if self._call("check", self._conn.sessions.Heartbeat, pb.HeartbeatRequest()) is None:
-            raise InvalidInputError("session unavailable")
-        return PluginClient(self._conn.objects, self._conn.md, obj)
+        self._check("open a plugin stream")
+        return self._backend.plugin_client(obj)
 
     def view(self, ticket: Any, *, height: int = 360) -> Any:
         """A live widget showing the table or figure behind `ticket` (see `TicketView`)."""
@@ -156,5 +133,5 @@ class ObjectCalls:
         saying the publisher is gone.
         """
         t = as_ticket(ticket)
-        self._call("serve", self._conn.sessions.Heartbeat, pb.HeartbeatRequest())
-        return RequestServer(self._conn.objects, self._conn.md, t, handler, timeout)
+        self._check("serve requests")
+        return self._backend.serve_requests(t.bytes, handler, timeout)

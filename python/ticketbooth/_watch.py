@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,6 @@ import grpc
 
 from ._errors import from_rpc_error
 from ._info import ObjectInfo
-from ._proto.v1 import broker_pb2 as pb
 from ._tickets import Ticket, ticket_from_bytes
 
 
@@ -39,6 +39,26 @@ class WatchEvent:
         return self.kind == "released" and self.reason in ("closed", "expired")
 
 
+def broker_events(call: Any) -> Iterator[WatchEvent]:
+    """The broker's Watch stream as WatchEvents; a cancelled stream just ends."""
+    try:
+        for msg in call:
+            yield WatchEvent(
+                kind=msg.kind,
+                ticket=ticket_from_bytes(msg.ticket),
+                version=msg.version,
+                type=msg.info.type,
+                reason=msg.reason,
+                sent_at=msg.sent_at,
+                received_at=time.time(),
+                info=ObjectInfo.from_message(msg.info) if msg.info.ticket else None,
+            )
+    except grpc.RpcError as err:
+        if isinstance(err, grpc.Call) and err.code() == grpc.StatusCode.CANCELLED:
+            return
+        raise from_rpc_error(err, "watch") from None
+
+
 class Watch:
     """An iterator (and async iterator) of WatchEvents; ends after a release of its ticket.
 
@@ -46,8 +66,11 @@ class Watch:
     (or leaving a ``with`` block) stops it early.
     """
 
-    def __init__(self, stub: Any, metadata: tuple[tuple[str, str], ...], ticket: bytes) -> None:
-        self._call = stub.Watch(pb.WatchRequest(ticket=ticket), metadata=metadata)
+    def __init__(
+        self, events: Iterator[WatchEvent], cancel: Callable[[], Any], ticket: bytes
+    ) -> None:
+        self._events = events
+        self._cancel = cancel
         self._ticket = ticket
         self._done = False
 
@@ -58,25 +81,10 @@ class Watch:
         if self._done:
             raise StopIteration
         try:
-            msg = next(self._call)
-        except StopIteration:
+            return next(self._events)
+        except BaseException:
             self._done = True
             raise
-        except grpc.RpcError as err:
-            self._done = True
-            if isinstance(err, grpc.Call) and err.code() == grpc.StatusCode.CANCELLED:
-                raise StopIteration from None
-            raise from_rpc_error(err, "watch") from None
-        return WatchEvent(
-            kind=msg.kind,
-            ticket=ticket_from_bytes(msg.ticket),
-            version=msg.version,
-            type=msg.info.type,
-            reason=msg.reason,
-            sent_at=msg.sent_at,
-            received_at=time.time(),
-            info=ObjectInfo.from_message(msg.info) if msg.info.ticket else None,
-        )
 
     def __aiter__(self) -> Watch:
         return self
@@ -96,7 +104,7 @@ class Watch:
 
     def close(self) -> None:
         self._done = True
-        self._call.cancel()
+        self._cancel()
 
     def __repr__(self) -> str:
         what = str(ticket_from_bytes(self._ticket)) if self._ticket else "every named ticket"

@@ -205,12 +205,14 @@ def segment_name(session: tb.Session, ticket: object) -> str:
     """The file in the shm dir that holds the table behind `ticket` (the broker's own
     message: ObjectInfo keeps it out of the public API)."""
     req = pb.GetInfoRequest(ticket=as_ticket(ticket).bytes)
-    name: str = session._call("get info", session._conn.sessions.GetInfo, req).shm_name
+    name: str = session._backend.call(
+        "get info", session._backend.conn.sessions.GetInfo, req
+    ).shm_name
     return name
 
 
 def shm_files(session: tb.Session) -> set[str]:
-    return set(os.listdir(session._server.shm_dir))
+    return set(os.listdir(session._backend.server.shm_dir))
 
 
 @pytest.fixture

@@ -126,7 +126,7 @@ def test_forced_remote_import_of_10mb_table_is_chunked(
     url, token = small_broker.url, small_broker.token
     with tb.Session(url, token=token, force_remote=True, timeout=30) as s:
         assert not s.same_host
-        assert s._server.limits.max_message_bytes == SMALL_LIMIT
+        assert s._backend.server.limits.max_message_bytes == SMALL_LIMIT
         try:
             imported = s.import_table(big)
         except tb.BrokerUnavailableError as exc:
@@ -190,7 +190,7 @@ def test_cell_larger_than_message_limit_on_fetch(
 # ImportShm -------------------------------------------------------------------------------------
 def import_shm(session: tb.Session, name: str) -> Any:
     request = pb.ImportShmRequest(shm_name=name)
-    return session._call("import table", session._conn.tables.ImportShm, request)
+    return session._backend.call("import table", session._backend.conn.tables.ImportShm, request)
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_import_shm_file_that_is_not_arrow(published: Published, content: bytes)
     with tb.Session() as s:
         before = shm_files(s)
         name = f"in-{secrets.token_hex(16)}.arrow"
-        path = Path(s._server.shm_dir) / name
+        path = Path(s._backend.server.shm_dir) / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(content)
@@ -238,7 +238,7 @@ def test_import_shm_symlink_is_refused(published: Published, tmp_path: Path) -> 
     original = target.read_bytes()
     with tb.Session() as s:
         name = f"in-{secrets.token_hex(16)}.arrow"
-        link = Path(s._server.shm_dir) / name
+        link = Path(s._backend.server.shm_dir) / name
         link.symlink_to(target)
         try:
             with pytest.raises(tb.InvalidInputError) as info:
@@ -255,7 +255,7 @@ def test_import_shm_symlink_is_refused(published: Published, tmp_path: Path) -> 
 def test_broker_killed_mid_session(tmp_path: Path) -> None:
     b = start_broker(tmp_path / "rt-kill")
     s = tb.Session(b.url, token=b.token, timeout=5)
-    shm_dir = s._server.shm_dir
+    shm_dir = s._backend.server.shm_dir
     sock_dir = os.path.dirname(b.url.removeprefix("unix://"))
     try:
         data = reference_table()

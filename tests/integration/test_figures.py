@@ -113,7 +113,7 @@ def test_oversized_figure(broker: BrokerProcess) -> None:
             return "x" * (9 << 20)
 
     with tb.Session() as s:
-        s._server.limits.max_object_bytes = 8 << 20  # as a broker with a smaller limit says
+        s._backend.max_object_bytes = 8 << 20  # as a broker with a smaller limit says
         with pytest.raises(tb.LimitExceededError, match="bytes"):
             s.publish_figure(Huge(), "huge")
 

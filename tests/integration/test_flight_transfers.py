@@ -26,7 +26,7 @@ DATA = pa.table({"x": np.arange(100_000, dtype=np.int64)})
 
 
 def segments(session: tb.Session) -> set[str]:
-    return {f for f in os.listdir(session._server.shm_dir) if f.startswith("obj-")}
+    return {f for f in os.listdir(session._backend.server.shm_dir) if f.startswith("obj-")}
 
 
 def stock_client(b: BrokerProcess, session: tb.Session | None = None) -> tuple[Any, Any]:
@@ -208,8 +208,8 @@ def test_segments_are_stored_in_message_sized_batches(broker: BrokerProcess) -> 
         for remote in (False, True):
             with tb.Session(force_remote=remote) as pub:
                 pub.publish_table(one_batch, "stored")
-                chunk = s._server.limits.max_message_bytes - 64 * 1024
-                path = os.path.join(s._server.shm_dir, segment_name(s, "stored"))
+                chunk = s._backend.server.limits.max_message_bytes - 64 * 1024
+                path = os.path.join(s._backend.server.shm_dir, segment_name(s, "stored"))
                 with pa.memory_map(path) as source:
                     sizes = [
                         m.metadata.size + (m.body.size if m.body else 0)

@@ -58,7 +58,7 @@ print("finished", flush=True)
 
 def test_publisher_killed_mid_remote_upload(broker: BrokerProcess) -> None:
     pub = publish_reference(broker)
-    shm = pub.session._server.shm_dir
+    shm = pub.session._backend.server.shm_dir
     before = set(segments(shm))
     child = spawn_child(UPLOADER, broker.env)
     wait_line(child, "ready")
@@ -102,7 +102,7 @@ def test_subscriber_killed_mid_remote_fetch(broker: BrokerProcess) -> None:
 def test_broker_killed_mid_upload_fails_fast_and_the_next_broker_cleans(tmp_path: Path) -> None:
     b = start_broker(tmp_path / "rt1", "--session-ttl", "3")
     s = tb.Session(b.url, token=b.token, force_remote=True, timeout=5)
-    shm = s._server.shm_dir
+    shm = s._backend.server.shm_dir
     worker, errors = background_upload(s, "cut")
     wait_for(lambda: bool(segments(shm, "obj-")), "the upload to begin")
     b.proc.send_signal(signal.SIGKILL)
@@ -123,7 +123,7 @@ def test_stalled_broker_mid_upload_is_a_clear_error_then_recovers(broker: Broker
     """SIGSTOP the broker during an upload: the upload fails after `timeout` seconds
     without progress (not a hang); after SIGCONT the broker is whole and stores nothing."""
     pub = publish_reference(broker)
-    shm = pub.session._server.shm_dir
+    shm = pub.session._backend.server.shm_dir
     before = set(segments(shm))
     s = tb.Session(force_remote=True, timeout=3)
     worker, errors = background_upload(s, "stalled")

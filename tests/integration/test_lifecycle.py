@@ -29,7 +29,7 @@ def wait_gone(session: tb.Session, ticket: object, timeout: float = 10.0) -> flo
 
 
 def segment_files(session: tb.Session) -> set[str]:
-    shm = session._server.shm_dir
+    shm = session._backend.server.shm_dir
     return {f for f in os.listdir(shm) if f.endswith(".arrow")}
 
 

@@ -251,8 +251,8 @@ def test_mismatched_protocols_refuse_each_other(broker: BrokerProcess) -> None:
     channel.close()
     out = run_child(
         """
-        import ticketbooth as tb, ticketbooth._session as session
-        session.PROTOCOL = 99  # a client from the future
+        import ticketbooth as tb, ticketbooth._broker_backend as backend
+        backend.PROTOCOL = 99  # a client from the future
         try:
             tb.Session(start_broker=False)
         except tb.IncompatibleBrokerError as exc:

@@ -40,7 +40,7 @@ def test_connection_file_is_private(broker: BrokerProcess) -> None:
 
 def test_shm_dir_and_segments_are_private(broker: BrokerProcess) -> None:
     with tb.Session() as s, tb.Session(force_remote=True) as remote:
-        shm_dir = Path(s._server.shm_dir)
+        shm_dir = Path(s._backend.server.shm_dir)
         assert s.same_host
         assert mode(shm_dir) == 0o700
         assert shm_dir.stat().st_uid == os.getuid()

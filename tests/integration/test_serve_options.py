@@ -330,12 +330,12 @@ def limited(runtime: Path) -> Iterator[BrokerProcess]:
 
 def test_limit_options_reach_the_broker(limited: BrokerProcess) -> None:
     with tb.Session(limited.url, token=limited.token) as s:
-        limits = s._server.limits
+        limits = s._backend.server.limits
         assert limits.max_message_bytes == MiB
         assert limits.max_object_bytes == 2_000_000
         assert limits.max_store_bytes == 64 * MiB
         assert limits.max_exports_per_session == 1000
-        assert s._server.heartbeat_interval_s == pytest.approx(1.5)  # --session-ttl / 3
+        assert s._backend.server.heartbeat_interval_s == pytest.approx(1.5)  # --session-ttl / 3
         second = tb.Session(limited.url, token=limited.token)
         with pytest.raises(tb.LimitExceededError, match="sessions"):
             tb.Session(limited.url, token=limited.token)

@@ -90,7 +90,7 @@ def test_wrong_tokens_and_borrowed_sessions_are_refused(
         # bob presents alice's session id with his own token
         md = tuple(
             (k, alice.session_id) if k == "x-ticketbooth-session" else (k, v)
-            for k, v in bob._conn.md
+            for k, v in bob._backend.conn.md
         )
         with pytest.raises(Exception, match="another user's token"):
-            bob._conn.sessions.Heartbeat(pb.HeartbeatRequest(), metadata=md, timeout=5)
+            bob._backend.conn.sessions.Heartbeat(pb.HeartbeatRequest(), metadata=md, timeout=5)

@@ -34,7 +34,7 @@ def our_dirs() -> set[str]:
 
 def broker_dirs(b: BrokerProcess) -> list[str]:
     with tb.Session(b.url, token=b.token) as s:
-        shm = s._server.shm_dir
+        shm = s._backend.server.shm_dir
     return [shm, os.path.dirname(b.url.removeprefix("unix://"))]
 
 
@@ -58,7 +58,7 @@ def test_publisher_killed_mid_write_leaves_nothing(tmp_path: Path) -> None:
         child = spawn_child(SLOW_PUBLISHER, b.env)
         assert child.stdout is not None and child.stdout.readline().strip() == "writing"
         with tb.Session(b.url, token=b.token) as s:
-            shm = Path(s._server.shm_dir)
+            shm = Path(s._backend.server.shm_dir)
             assert [p.name for p in shm.glob("in-*.arrow")], "the publisher is not writing"
             child.kill()
             child.wait()
@@ -138,7 +138,11 @@ def test_full_shared_memory(tiny_shm: Path, tmp_path: Path, remote: bool) -> Non
                 s.publish_table(small, "small")
                 with pytest.raises(tb.LimitExceededError, match=r"limit|no space left"):
                     s.publish_table(big_table(24 * MiB), "too-big")
-                left = [p.name for p in Path(s._server.shm_dir).iterdir() if p.suffix == ".arrow"]
+                left = [
+                    p.name
+                    for p in Path(s._backend.server.shm_dir).iterdir()
+                    if p.suffix == ".arrow"
+                ]
                 assert len(left) == 1, f"segments left behind: {left}"
                 assert s.fetch_table("small").to_arrow().equals(small)
                 assert s.tables == ["small"]

@@ -22,7 +22,7 @@ MiB = 1 << 20
 
 
 def segments(session: tb.Session) -> set[str]:
-    return {f for f in os.listdir(session._server.shm_dir) if f.startswith("obj-")}
+    return {f for f in os.listdir(session._backend.server.shm_dir) if f.startswith("obj-")}
 
 
 def rss_bytes(pid: int) -> int:
