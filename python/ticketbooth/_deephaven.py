@@ -1,0 +1,378 @@
+"""A Deephaven server as a `Backend` (``Session("deephaven://host:port")``).
+
+pydeephaven opens the session, authenticates and keeps its token fresh; every call here is
+made on its channel with a deadline (pydeephaven's own calls have none), tables are sent
+re-chunked so no gRPC message passes the server's limit, and every failure becomes a
+`TicketboothError` (`_deephaven_errors`). See docs/deephaven.md for what maps to what.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import struct
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc
+import pyarrow as pa
+import pyarrow.flight as fl
+from deephaven_core.proto import (
+    application_pb2,
+    application_pb2_grpc,
+    session_pb2,
+    session_pb2_grpc,
+    table_pb2_grpc,
+    ticket_pb2,
+)
+from pydeephaven import Session as DHSession
+from pydeephaven._arrow import map_arrow_type
+from pydeephaven.dherror import DHError
+
+from . import _arrow
+from ._backend import Export, Features
+from ._deephaven_errors import RESTARTED, from_flight, from_rpc
+from ._deephaven_objects import (
+    bundle_table,
+    bundle_type,
+    bundle_wire,
+    column_problem,
+    user_schema,
+    user_table,
+)
+from ._deephaven_watch import Poll, field_events
+from ._errors import InvalidInputError, TicketboothError
+from ._info import ObjectInfo
+from ._plugin import PluginClient, RequestHandler, RequestServer
+from ._tickets import ScopeTicket, ticket_from_bytes
+from ._watch import Watch
+
+PSK = "io.deephaven.authentication.psk.PskAuthenticationHandler"
+AUTH_TYPES = {"psk": PSK, "anonymous": "Anonymous", "basic": "Basic"}
+#: table data per gRPC message: well under the server's 100 MiB inbound limit
+CHUNK_BYTES = 16 << 20
+MAX_OBJECT_BYTES = 256 << 20
+DATA_BYTES_PER_S = 20e6  # the slowest rate a big transfer is allowed before its deadline
+
+
+def parse_url(url: str) -> tuple[str, int, bool]:
+    """``deephaven://host:port`` (``deephavens://`` for TLS) -> host, port, tls."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 10000
+    except ValueError:
+        raise InvalidInputError(f"{url!r}: the port must be a number") from None
+    if not parts.hostname or parts.path not in ("", "/"):
+        raise InvalidInputError(f"{url!r} is not deephaven://host:port")
+    return parts.hostname, port, parts.scheme == "deephavens"
+
+
+class DeephavenBackend:
+    """A pydeephaven session on the server at `url`.
+
+    Raises:
+        AuthenticationError: the server refused the token.
+        BrokerUnavailableError: nothing answers at `url`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        auth_type: str | None,
+        use_tls: bool,
+        certs: bytes | None,
+        timeout: float,
+    ) -> None:
+        host, port, tls = parse_url(url)
+        self.url = url
+        self._timeout = timeout
+        self._opened = False
+        self._lost: str | None = None
+        kind = auth_type or ("PSK" if token else "Anonymous")
+        try:
+            self._dh = DHSession(
+                host=host,
+                port=port,
+                auth_type=AUTH_TYPES.get(kind.lower(), kind),
+                auth_token=token or "",
+                use_tls=tls or use_tls or certs is not None,
+                tls_root_certs=certs,
+            )
+        except DHError as exc:
+            raise self._dh_failure("open session", exc) from None
+        self._opened = True
+        flight = self._dh._flight_client
+        assert flight is not None  # set by a successful connect
+        self._flight: fl.FlightClient = flight
+        channel = self._dh.grpc_channel
+        self._sessions = session_pb2_grpc.SessionServiceStub(channel)
+        self._tables = table_pb2_grpc.TableServiceStub(channel)
+        self._apps = application_pb2_grpc.ApplicationServiceStub(channel)
+        #: shared ticket -> (the source it was published from, the export behind it)
+        self._published: dict[bytes, tuple[bytes, bytes]] = {}
+        self._releaser = concurrent.futures.ThreadPoolExecutor(1, "ticketbooth-dh-release")
+        self.max_object_bytes = MAX_OBJECT_BYTES
+        self.features = Features(
+            history=False, live="scope", plugins=False, same_host=False, per_session_scope=False
+        )
+
+    # plumbing ------------------------------------------------------------------------------
+    @property
+    def lost(self) -> str | None:
+        return self._lost
+
+    def _dh_failure(self, what: str, exc: BaseException) -> TicketboothError:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, grpc.RpcError):
+            return from_rpc(self.url, what, cause, self._opened)
+        return TicketboothError(f"{what} failed on the Deephaven server: {exc}")
+
+    def _failed(self, what: str, err: grpc.RpcError) -> TicketboothError:
+        exc = from_rpc(self.url, what, err, self._opened)
+        if RESTARTED in str(exc):
+            self._lost = RESTARTED
+        return exc
+
+    def _call(self, what: str, method: Any, request: Any) -> Any:
+        try:
+            return method(request, metadata=self._dh.grpc_metadata, timeout=self._timeout)
+        except grpc.RpcError as err:
+            raise self._failed(what, err) from None
+
+    def _options(self, nbytes: int = 0) -> fl.FlightCallOptions:
+        deadline = self._timeout + nbytes / DATA_BYTES_PER_S
+        return fl.FlightCallOptions(headers=self._dh.grpc_metadata, timeout=deadline)
+
+    def _new_export(self) -> bytes:
+        return b"e" + struct.pack("<i", self._dh.next_export_ticket_number())
+
+    # tables --------------------------------------------------------------------------------
+    def import_table(self, reader: pa.RecordBatchReader) -> Export:
+        schema = _deephaven_schema(reader.schema)
+        number = self._dh.next_export_ticket_number()
+        descriptor = fl.FlightDescriptor.for_path("export", str(number))
+        export = b"e" + struct.pack("<i", number)
+        rows = 0
+        try:
+            writer, result = self._flight.do_put(descriptor, schema, self._options())
+            with writer:
+                for batch in reader:
+                    for piece in _arrow.message_sized(batch, CHUNK_BYTES):
+                        writer.write_batch(pa.RecordBatch.from_arrays(piece.columns, schema=schema))
+                        rows += piece.num_rows
+                writer.done_writing()
+                result.read()
+        except (pa.ArrowException, OSError) as exc:
+            raise from_flight(self.url, "import table", exc) from None
+        try:  # the server takes a table it cannot use and says so only when asked
+            self._describe(export, "import table")
+        except TicketboothError as exc:
+            self.release_later(export)
+            raise InvalidInputError(
+                f"the Deephaven server could not make a table of this data: {exc}"
+            ) from None
+        info = ObjectInfo(
+            "Table", "", ticket_from_bytes(export), 0, rows, len(schema), schema=user_schema(schema)
+        )
+        return Export(export, info, self._loader(export, 0))
+
+    def _loader(self, export: bytes, nbytes: int) -> Any:
+        def load() -> pa.Table:
+            try:
+                reader = self._flight.do_get(fl.Ticket(export), self._options(nbytes))
+                return user_table(reader.read_all())
+            except (pa.ArrowException, OSError) as exc:
+                raise from_flight(self.url, "fetch table data", exc) from None
+
+        return load
+
+    def _describe(self, ticket: bytes, what: str) -> tuple[pa.Schema, int]:
+        """A table's schema (as the server holds it) and row count, without its data."""
+        resp = self._call(
+            what, self._tables.GetExportedTableCreationResponse, ticket_pb2.Ticket(ticket=ticket)
+        )
+        if not resp.success:
+            raise InvalidInputError(
+                f"{ticket_from_bytes(ticket)} does not hold a table Deephaven can describe: "
+                f"{resp.error_info}"
+            )
+        return pa.ipc.read_schema(pa.py_buffer(resp.schema_header)), int(resp.size)
+
+    def _object_info(self, ticket: bytes, export: bytes, what: str) -> ObjectInfo:
+        schema, rows = self._describe(export, what)
+        kind = bundle_type(schema)
+        name = ticket[2:].decode() if ticket.startswith(b"s/") else ""
+        t = ticket_from_bytes(ticket)
+        if kind is not None:
+            return ObjectInfo(kind, name, t, 0)
+        clean = user_schema(schema)
+        return ObjectInfo("Table", name, t, 0, rows, len(clean), schema=clean)
+
+    # tickets -------------------------------------------------------------------------------
+    def publish(self, source: bytes, result: bytes) -> None:
+        """A scope name is published directly (Deephaven replaces it on a republish). A
+        shared ticket is published from an export of its own, so that releasing the
+        ticket (or its source) unpublishes it, as on the broker."""
+        if result.startswith(b"s/"):
+            self._publish(source, result)
+            return
+        own = self._export_of(source, "publish")
+        try:
+            self._publish(own, result)
+        except BaseException:
+            self.release_later(own)
+            raise
+        self._published[result] = (source, own)
+
+    def _publish(self, source: bytes, result: bytes) -> None:
+        req = session_pb2.PublishRequest(
+            source_id=ticket_pb2.Ticket(ticket=source), result_id=ticket_pb2.Ticket(ticket=result)
+        )
+        self._call("publish", self._sessions.PublishFromTicket, req)
+
+    def _export_of(self, ticket: bytes, what: str) -> bytes:
+        """A new export of this session for the object behind `ticket`."""
+        export = self._new_export()
+        req = session_pb2.ExportRequest(
+            source_id=ticket_pb2.Ticket(ticket=ticket), result_id=ticket_pb2.Ticket(ticket=export)
+        )
+        self._call(what, self._sessions.ExportFromTicket, req)
+        return export
+
+    def fetch(self, ticket: bytes, version: int, what: str = "fetch") -> Export:
+        _no_history(version)
+        export = self._export_of(ticket, what)
+        try:
+            info = self._object_info(ticket, export, what)
+        except BaseException:
+            self.release_later(export)
+            raise
+        load = self._loader(export, 0) if info.type == "Table" else None
+        return Export(export, info, load)
+
+    def info(self, ticket: bytes, version: int) -> ObjectInfo:
+        _no_history(version)
+        return self._object_info(ticket, ticket, "get info")
+
+    def release(self, ticket: bytes) -> None:
+        if ticket.startswith(b"s/"):
+            raise InvalidInputError(
+                f"{ticket_from_bytes(ticket)}: a Deephaven server keeps scope names until a "
+                "script deletes them; publish something else under the name instead"
+            )
+        published = self._published.pop(ticket, None)
+        if published is not None:  # a shared ticket this session published
+            self._release(published[1])
+            return
+        self._release(ticket)
+        for result, (source, _) in list(self._published.items()):
+            if source == ticket:  # what was published from it goes with it, as on the broker
+                self.release(result)
+
+    def _release(self, ticket: bytes) -> None:
+        req = session_pb2.ReleaseRequest(id=ticket_pb2.Ticket(ticket=ticket))
+        self._call("release", self._sessions.Release, req)
+
+    def release_later(self, ticket: bytes) -> None:
+        def release() -> None:
+            with contextlib.suppress(TicketboothError):
+                self.release(ticket)
+
+        with contextlib.suppress(RuntimeError):  # the executor is shut down: closed
+            self._releaser.submit(release)
+
+    def list_objects(self, include_shared: bool) -> list[ObjectInfo]:
+        call = self._apps.ListFields(
+            application_pb2.ListFieldsRequest(),
+            metadata=self._dh.grpc_metadata,
+            timeout=self._timeout,
+        )
+        try:
+            first = next(call)
+        except grpc.RpcError as err:
+            raise self._failed("list objects", err) from None
+        finally:
+            call.cancel()
+        out = []
+        for field in first.created:
+            ticket = ScopeTicket.scope_ticket(field.field_name).bytes
+            if field.typed_ticket.type == "Table":
+                with contextlib.suppress(TicketboothError):
+                    out.append(self._object_info(ticket, ticket, "list objects"))
+                    continue
+            out.append(
+                ObjectInfo(field.typed_ticket.type, field.field_name, ticket_from_bytes(ticket), 0)
+            )
+        return sorted(out, key=lambda o: o.name)
+
+    # rich objects, watches -----------------------------------------------------------------
+    def import_object(self, type_name: str, wire: bytes) -> bytes:
+        table = bundle_table(type_name, wire, 1 << 20)
+        return self.import_table(table.to_reader()).ticket
+
+    def get_object(self, export: bytes) -> bytes:
+        return bundle_wire(self._loader(export, 0)())
+
+    def watch(self, ticket: bytes) -> Watch:
+        if ticket and not ticket.startswith(b"s/"):
+            poll = Poll(ticket, lambda t: self.info(t, 0).type)
+            return Watch(poll.events(), poll.cancel, ticket)
+        call = self._apps.ListFields(
+            application_pb2.ListFieldsRequest(), metadata=self._dh.grpc_metadata
+        )
+        events = field_events(call, ticket, lambda err: self._failed("watch", err))
+        return Watch(events, call.cancel, ticket)
+
+    def plugin_client(self, obj: Any) -> PluginClient:
+        raise InvalidInputError(_NO_PLUGINS)
+
+    def serve_requests(
+        self, ticket: bytes, handler: RequestHandler, timeout: float
+    ) -> RequestServer:
+        raise InvalidInputError(_NO_PLUGINS)
+
+    def close(self) -> None:
+        self._releaser.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(Exception):  # a dead server has nothing left to close
+            self._dh.close()
+
+
+_NO_PLUGINS = (
+    "plugin streams and serve_requests need the ticketbooth broker; on a Deephaven server "
+    "use pydeephaven's Session.plugin_client for its server-side objects"
+)
+
+
+def _no_history(version: int) -> None:
+    if version:
+        raise InvalidInputError(
+            "a Deephaven server keeps no earlier versions: fetch without version=, or use "
+            "the ticketbooth broker (it keeps the last 3)"
+        )
+
+
+def _deephaven_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` with the ``deephaven:type`` each column needs; a type Deephaven cannot
+    hold is refused here, before any data is sent."""
+    fields = []
+    for f in schema:
+        problem = column_problem(f.name)
+        if problem is not None:
+            raise InvalidInputError(
+                f"column {f.name!r} {problem}, so a Deephaven server cannot hold it; rename "
+                "it first (e.g. table.rename_columns([...]) or df.rename(columns={...}))"
+            )
+        try:
+            dh = map_arrow_type(f.type)
+        except DHError:
+            raise InvalidInputError(
+                f"column {f.name!r} has type {f.type}, which a Deephaven server cannot hold; "
+                "cast it first (e.g. unsigned ints to int64, dictionaries to strings)"
+            ) from None
+        fields.append(pa.field(f.name, f.type, f.nullable, {**(f.metadata or {}), **_b(dh)}))
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _b(meta: dict[str, str]) -> dict[bytes, bytes]:
+    return {k.encode(): v.encode() for k, v in meta.items()}

@@ -1,0 +1,145 @@
+"""The same Session calls on a real Deephaven server: two processes sharing, and tables
+crossing between ticketbooth and plain pydeephaven in both directions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pyarrow as pa
+import pydeephaven
+import pytest
+
+import ticketbooth as tb
+from tests.deephaven_server import PSK, DeephavenServer
+
+
+def sales(n: int = 1000) -> pa.Table:
+    return pa.table(
+        {
+            "id": pa.array(range(n), pa.int64()),
+            "region": pa.array([f"r{i % 7}" for i in range(n)]),
+            "amount": pa.array([i * 0.5 if i % 9 else None for i in range(n)]),
+            "when": pa.array(range(n), pa.timestamp("ns")),
+        }
+    )
+
+
+def session(dh: DeephavenServer, **kw: object) -> tb.Session:
+    return tb.Session(dh.url, token=dh.psk, **kw)  # type: ignore[arg-type]
+
+
+def test_two_processes_share_tables_and_figures(dh: DeephavenServer) -> None:
+    """A publisher in its own process (the notebook code is the broker's, unchanged)."""
+    publisher = textwrap.dedent(
+        f"""
+        import json, sys
+        import matplotlib; matplotlib.use("agg"); import matplotlib.pyplot as plt
+        import pyarrow as pa, ticketbooth as tb
+        s = tb.Session("{dh.url}", token="{dh.psk}")
+        t = s.import_table(pa.table({{"x": list(range(100)), "y": [i * 2.0 for i in range(100)]}}))
+        shared = tb.SharedTicket.random_ticket()
+        s.publish(t.ticket, shared)
+        s.publish_table(pa.table({{"q": [1, 2, 3]}}), "dh_sales")
+        fig, ax = plt.subplots(); ax.plot([1, 3, 2])
+        s.publish_figure(fig, "dh_chart")
+        print(json.dumps({{"shared": str(shared)}}), flush=True)
+        sys.stdin.read()  # keeps the session (and its shared ticket) until told to go
+        s.close()
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", publisher], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        line = proc.stdout.readline()
+        assert line, "the publisher died"
+        shared = json.loads(line)["shared"]
+        with session(dh) as s:
+            got = s.fetch_table(shared).to_arrow()
+            assert got.column("x").to_pylist() == list(range(100))
+            assert got.column("y").to_pylist() == [i * 2.0 for i in range(100)]
+            assert s.fetch_table("dh_sales").to_arrow().column("q").to_pylist() == [1, 2, 3]
+            objects = s.exportable_objects
+            assert objects["dh_sales"].type == "Table" and objects["dh_chart"].type == "Figure"
+            assert "dh_sales" in s.tables and "dh_chart" not in s.tables
+            chart = s.fetch_object("dh_chart")
+            assert isinstance(chart, tb.SharedObject) and chart.type == "Figure"
+            assert chart.mimebundle["image/png"]  # the publisher's PNG, unchanged
+            proc.stdin.close()
+            assert proc.wait(60) == 0
+            with pytest.raises(tb.TicketNotFoundError, match="released by its publisher"):
+                s.fetch_table(shared)  # the publisher closed: its shared ticket went with it
+    finally:
+        proc.kill()
+
+
+def test_ticketbooth_table_read_by_plain_pydeephaven(dh: DeephavenServer) -> None:
+    data = sales()
+    with session(dh) as s:
+        shared = tb.SharedTicket.random_ticket()
+        s.publish_table(data, shared)
+        print(shared)  # the text form a notebook would show
+        plain = pydeephaven.Session(
+            host="127.0.0.1", port=dh.port, auth_type=PSK, auth_token=dh.psk
+        )
+        try:
+            their_ticket = pydeephaven.ticket.SharedTicket(shared.bytes)
+            got = plain.fetch_table(their_ticket).to_arrow()
+            assert got.select(data.column_names).cast(data.schema).equals(data)
+            scoped = tb.ScopeTicket.scope_ticket("tb_for_pydeephaven")
+            s.publish_table(data, scoped)
+            assert plain.open_table("tb_for_pydeephaven").size == data.num_rows
+        finally:
+            plain.close()
+
+
+def test_plain_pydeephaven_table_read_by_ticketbooth(dh: DeephavenServer) -> None:
+    data = sales(500)
+    plain = pydeephaven.Session(host="127.0.0.1", port=dh.port, auth_type=PSK, auth_token=dh.psk)
+    try:
+        table = plain.import_table(data)
+        their_shared = pydeephaven.ticket.SharedTicket.random_ticket()
+        plain.publish(table, their_shared)
+        plain.bind_table("from_pydeephaven", table)
+        with session(dh) as s:
+            ours = tb.SharedTicket(their_shared.bytes)
+            assert s.fetch_table(ours).to_arrow().cast(data.schema).equals(data)
+            assert s.fetch_table("from_pydeephaven").num_rows == 500
+            assert s.info("from_pydeephaven").num_columns == 4
+    finally:
+        plain.close()
+
+
+def test_lifetime_release_and_close(dh: DeephavenServer) -> None:
+    data = sales(100)
+    with session(dh) as sub:
+        pub = session(dh)
+        shared = tb.SharedTicket.random_ticket()
+        pub.publish_table(data, shared)
+        fetched = sub.fetch_table(shared)
+        pub.release(shared)  # the publisher unpublishes
+        with pytest.raises(tb.TicketNotFoundError, match="released by its publisher"):
+            sub.fetch_table(shared)
+        assert fetched.to_arrow().equals(data)  # what was fetched stays readable
+        again = tb.SharedTicket.random_ticket()
+        pub.publish_table(data, again)
+        kept = sub.fetch_table(again)
+        pub.close()
+        with pytest.raises(tb.TicketNotFoundError):
+            sub.fetch_table(again)
+        assert kept.num_rows == 100 and kept.to_arrow().equals(data)
+        with pytest.raises(tb.SessionClosedError):
+            pub.fetch_table("anything")
+
+
+def test_env_url_picks_deephaven(dh: DeephavenServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICKETBOOTH_URL", dh.url)
+    monkeypatch.setenv("TICKETBOOTH_TOKEN", dh.psk or "")
+    with tb.Session() as s:
+        assert s.backend == "deephaven"
+        s.publish_table({"a": [1, 2]}, "from_env")
+        assert s.fetch_table("from_env").to_arrow().column("a").to_pylist() == [1, 2]
