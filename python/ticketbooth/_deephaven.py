@@ -40,8 +40,8 @@ from ._deephaven_objects import (
     user_schema,
     user_table,
 )
-from ._deephaven_watch import Poll, field_events
-from ._errors import InvalidInputError, TicketboothError
+from ._deephaven_watch import Poll, ScopeFeed
+from ._errors import InvalidInputError, TicketboothError, TicketNotFoundError
 from ._info import ObjectInfo
 from ._plugin import PluginClient, RequestHandler, RequestServer
 from ._tickets import ScopeTicket, ticket_from_bytes
@@ -111,6 +111,7 @@ class DeephavenBackend:
         self._apps = application_pb2_grpc.ApplicationServiceStub(channel)
         #: shared ticket -> (the source it was published from, the export behind it)
         self._published: dict[bytes, tuple[bytes, bytes]] = {}
+        self._feed = ScopeFeed(self._open_fields, lambda e, what: self._failed(what, e), timeout)
         self._releaser = concurrent.futures.ThreadPoolExecutor(1, "ticketbooth-dh-release")
         self.max_object_bytes = MAX_OBJECT_BYTES
         self.features = Features(
@@ -203,11 +204,13 @@ class DeephavenBackend:
         schema, rows = self._describe(export, what)
         kind = bundle_type(schema)
         name = ticket[2:].decode() if ticket.startswith(b"s/") else ""
+        # a shared ticket is published once here; a scope name counts its republishes
+        version = self._feed.version(name) if name else 1
         t = ticket_from_bytes(ticket)
         if kind is not None:
-            return ObjectInfo(kind, name, t, 0)
+            return ObjectInfo(kind, name, t, version)
         clean = user_schema(schema)
-        return ObjectInfo("Table", name, t, 0, rows, len(clean), schema=clean)
+        return ObjectInfo("Table", name, t, version, rows, len(clean), schema=clean)
 
     # tickets -------------------------------------------------------------------------------
     def publish(self, source: bytes, result: bytes) -> None:
@@ -283,28 +286,20 @@ class DeephavenBackend:
             self._releaser.submit(release)
 
     def list_objects(self, include_shared: bool) -> list[ObjectInfo]:
-        call = self._apps.ListFields(
-            application_pb2.ListFieldsRequest(),
-            metadata=self._dh.grpc_metadata,
-            timeout=self._timeout,
-        )
-        try:
-            first = next(call)
-        except grpc.RpcError as err:
-            raise self._failed("list objects", err) from None
-        finally:
-            call.cancel()
+        """The scope names (a Deephaven server lists no shared tickets)."""
         out = []
-        for field in first.created:
-            ticket = ScopeTicket.scope_ticket(field.field_name).bytes
-            if field.typed_ticket.type == "Table":
-                with contextlib.suppress(TicketboothError):
+        for name, (type_name, version) in sorted(self._feed.names().items()):
+            ticket = ScopeTicket.scope_ticket(name).bytes
+            if type_name == "Table":
+                with contextlib.suppress(TicketNotFoundError):  # gone since it was listed
                     out.append(self._object_info(ticket, ticket, "list objects"))
-                    continue
-            out.append(
-                ObjectInfo(field.typed_ticket.type, field.field_name, ticket_from_bytes(ticket), 0)
-            )
-        return sorted(out, key=lambda o: o.name)
+                continue
+            out.append(ObjectInfo(type_name, name, ticket_from_bytes(ticket), version))
+        return out
+
+    def _open_fields(self) -> Any:
+        req = application_pb2.ListFieldsRequest()
+        return self._apps.ListFields(req, metadata=self._dh.grpc_metadata)
 
     # rich objects, watches -----------------------------------------------------------------
     def import_object(self, type_name: str, wire: bytes) -> bytes:
@@ -318,11 +313,8 @@ class DeephavenBackend:
         if ticket and not ticket.startswith(b"s/"):
             poll = Poll(ticket, lambda t: self.info(t, 0).type)
             return Watch(poll.events(), poll.cancel, ticket)
-        call = self._apps.ListFields(
-            application_pb2.ListFieldsRequest(), metadata=self._dh.grpc_metadata
-        )
-        events = field_events(call, ticket, lambda err: self._failed("watch", err))
-        return Watch(events, call.cancel, ticket)
+        events, cancel = self._feed.watch(ticket)
+        return Watch(events, cancel, ticket)
 
     def plugin_client(self, obj: Any) -> PluginClient:
         raise InvalidInputError(_NO_PLUGINS)
@@ -333,6 +325,7 @@ class DeephavenBackend:
         raise InvalidInputError(_NO_PLUGINS)
 
     def close(self) -> None:
+        self._feed.close()
         self._releaser.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):  # a dead server has nothing left to close
             self._dh.close()

@@ -1,11 +1,15 @@
-"""`watch` on a Deephaven server: scope names follow the server's field-change stream
-(ApplicationService.ListFields); a shared ticket is polled, so only its release is seen.
+"""Live changes on a Deephaven server. Scope names follow the server's field-change stream
+(ApplicationService.ListFields): one stream per session (`ScopeFeed`) numbers each name's
+versions and feeds every watch, so a watch's versions and `info(...).version` agree. A shared
+ticket is published once on Deephaven, so it has one version; its watch polls, and sees its
+release.
 
-Deephaven keeps no versions: a watch numbers the changes it sees, from 1.
+Deephaven keeps no versions itself: a session counts them from the first it saw (1).
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,12 +17,13 @@ from typing import Any
 
 import grpc
 
-from ._errors import TicketboothError, TicketNotFoundError
+from ._errors import BrokerUnavailableError, TicketboothError, TicketNotFoundError
 from ._tickets import ScopeTicket, ticket_from_bytes
 from ._watch import WatchEvent
 
 POLL_S = 1.0
 _KINDS = (("published", "created"), ("updated", "updated"), ("released", "removed"))
+_END = None
 
 
 def _event(kind: str, ticket: bytes, version: int, type_name: str) -> WatchEvent:
@@ -27,29 +32,134 @@ def _event(kind: str, ticket: bytes, version: int, type_name: str) -> WatchEvent
     return WatchEvent(kind, ticket_from_bytes(ticket), version, type_name, reason, now, now, None)
 
 
-def field_events(
-    call: Any, want: bytes, error: Callable[[grpc.RpcError], TicketboothError]
-) -> Iterator[WatchEvent]:
-    """Events of the scope names in a ListFields stream (`want`: one ticket, b"": all)."""
-    versions: dict[str, int] = {}
-    try:
-        for update in call:
-            for kind, attr in _KINDS:
-                for info in getattr(update, attr):
-                    ticket = ScopeTicket.scope_ticket(info.field_name).bytes
-                    if want and ticket != want:
-                        continue
-                    if kind != "released":
-                        versions[info.field_name] = versions.get(info.field_name, 0) + 1
-                    version = versions.get(info.field_name, 0)
-                    yield _event(kind, ticket, version, info.typed_ticket.type)
-                    if want and kind == "released":
-                        call.cancel()
+class ScopeFeed:
+    """The session's ListFields stream, started on first use and again after it failed.
+
+    Args:
+        open_call: opens the stream (an iterator of FieldsChangeUpdate that can be cancelled).
+        error: the TicketboothError for the failed stream, as the failure of a call `what`.
+        timeout: seconds to wait for the server's first answer.
+    """
+
+    def __init__(
+        self,
+        open_call: Callable[[], Any],
+        error: Callable[[grpc.RpcError, str], TicketboothError],
+        timeout: float,
+    ) -> None:
+        self._open_call = open_call
+        self._error = error
+        self._timeout = timeout
+        self._cond = threading.Condition()
+        self._versions: dict[str, int] = {}
+        self._types: dict[str, str] = {}
+        self._watchers: list[tuple[bytes, queue.SimpleQueue[Any]]] = []
+        self._call: Any = None
+        self._ready = False
+        self._failed: grpc.RpcError | None = None
+        self._ended = False
+
+    def _ensure(self, what: str) -> None:
+        with self._cond:
+            if self._call is None:
+                self._ready, self._failed, self._ended = False, None, False
+                self._call = self._open_call()
+                threading.Thread(
+                    target=self._run, args=(self._call,), name="ticketbooth-dh-fields", daemon=True
+                ).start()
+            ok = self._cond.wait_for(
+                lambda: self._ready or self._failed or self._ended, self._timeout
+            )
+            if self._failed is not None:
+                raise self._error(self._failed, what)
+            if not ok or self._ended:
+                raise BrokerUnavailableError(
+                    f"the Deephaven server did not list its scope names for {what} in time"
+                )
+
+    def version(self, name: str) -> int:
+        """The version of `name` this session has seen (1 when its change is in flight)."""
+        self._ensure("get info")
+        with self._cond:
+            return max(1, self._versions.get(name, 0))
+
+    def names(self) -> dict[str, tuple[str, int]]:
+        """Every scope name: its type and version."""
+        self._ensure("list objects")
+        with self._cond:
+            return {n: (self._types.get(n, ""), v) for n, v in self._versions.items()}
+
+    def watch(self, want: bytes) -> tuple[Iterator[WatchEvent], Callable[[], None]]:
+        """Events of `want` (b"": every scope name), its current state first."""
+        self._ensure("watch")
+        q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        entry = (want, q)
+        with self._cond:
+            for name, version in sorted(self._versions.items()):
+                ticket = ScopeTicket.scope_ticket(name).bytes
+                if not want or ticket == want:
+                    q.put(_event("published", ticket, version, self._types.get(name, "")))
+            self._watchers.append(entry)
+
+        def cancel() -> None:
+            with self._cond:
+                if entry in self._watchers:
+                    self._watchers.remove(entry)
+            q.put(_END)
+
+        def events() -> Iterator[WatchEvent]:
+            try:
+                while (item := q.get()) is not _END:
+                    if isinstance(item, TicketboothError):
+                        raise item
+                    yield item
+                    if want and item.kind == "released":
                         return
-    except grpc.RpcError as err:
-        if isinstance(err, grpc.Call) and err.code() == grpc.StatusCode.CANCELLED:
-            return
-        raise error(err) from None
+            finally:
+                cancel()
+
+        return events(), cancel
+
+    def _run(self, call: Any) -> None:
+        try:
+            for update in call:
+                with self._cond:
+                    self._apply(update)
+                    self._ready = True
+                    self._cond.notify_all()
+        except grpc.RpcError as err:
+            cancelled = isinstance(err, grpc.Call) and err.code() == grpc.StatusCode.CANCELLED
+            failed = None if cancelled else err
+        else:
+            failed = None
+        with self._cond:
+            self._failed, self._ended, self._call = failed, True, None
+            self._cond.notify_all()
+            for _, q in self._watchers:
+                q.put(_END if failed is None else self._error(failed, "watch"))
+            self._watchers.clear()
+
+    def _apply(self, update: Any) -> None:
+        for kind, attr in _KINDS:
+            for info in getattr(update, attr):
+                name, type_name = info.field_name, info.typed_ticket.type
+                if kind == "released":
+                    version = self._versions.pop(name, 0)
+                    self._types.pop(name, None)
+                else:
+                    version = self._versions.get(name, 0) + 1
+                    self._versions[name], self._types[name] = version, type_name
+                ticket = ScopeTicket.scope_ticket(name).bytes
+                event = _event(kind, ticket, version, type_name)
+                for want, q in self._watchers:
+                    if not want or want == ticket:
+                        q.put(event)
+
+    def close(self) -> None:
+        with self._cond:
+            call, self._call = self._call, None
+        if call is not None:
+            call.cancel()
 
 
 class Poll:

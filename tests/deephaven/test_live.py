@@ -46,6 +46,7 @@ def test_watch_follows_scope_names(dh: DeephavenServer) -> None:
             second = next(watch)
             assert (second.kind, second.version) == ("updated", 2)
         assert sub.fetch_table("watched").num_rows == 2
+        assert sub.info("watched").version == 2  # the watch's count and info's agree
 
 
 def test_watch_sees_a_shared_ticket_go(dh: DeephavenServer) -> None:

@@ -1,0 +1,58 @@
+"""The Jupyter server extension's HTTP windows with a Deephaven server behind it: set
+TICKETBOOTH_URL=deephaven://... and the same data source serves windows, never the table."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import ticketbooth as tb
+from tests.deephaven_server import DeephavenServer
+from tests.integration.test_server_extension import TOKEN, Server, start_server
+
+
+def window(server: Server, **params: object) -> tuple[dict[str, str], pa.Table]:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    req = urllib.request.Request(
+        f"{server.url}ticketbooth/api/window?{query}", headers={"Authorization": f"token {TOKEN}"}
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return dict(resp.headers), pa.ipc.open_stream(resp.read()).read_all()
+
+
+def test_windows_over_http_from_deephaven(
+    dh: DeephavenServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TICKETBOOTH_URL", dh.url)
+    monkeypatch.setenv("TICKETBOOTH_TOKEN", dh.psk or "")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    n = 100_000
+    with tb.Session(dh.url, token=dh.psk) as pub:
+        pub.publish_table({"row": pa.array(range(n), pa.int64())}, "http_sales")
+        server = start_server(runtime, tmp_path)
+        try:
+            status = server.get("ticketbooth/api/status")
+            assert status["broker"]["url"] == dh.url and status["broker"]["in_process"] is False
+            names = [o["name"] for o in server.get("ticketbooth/api/objects")["objects"]]
+            assert "http_sales" in names
+            headers, rows = window(server, ticket="http_sales", start=n - 10, end=n)
+            assert rows.column("row").to_pylist() == list(range(n - 10, n))
+            assert headers["X-Ticketbooth-Rows"] == str(n)
+            old = int(headers["X-Ticketbooth-Version"])
+            pub.publish_table({"row": pa.array(range(5), pa.int64())}, "http_sales")
+            with pytest.raises(urllib.error.HTTPError) as err:  # until the server sees it:
+                for _ in range(100):  # the republish reaches it through the field stream
+                    window(server, ticket="http_sales", version=old)
+            assert err.value.code == 409
+            new = json.loads(err.value.read())["version"]
+            assert new > old
+            headers, rows = window(server, ticket="http_sales", version=new, end=10)
+            assert rows.column("row").to_pylist() == [0, 1, 2, 3, 4]
+        finally:
+            server.stop()
