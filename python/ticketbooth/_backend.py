@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from ._deephaven_plugin import BundleClient
 from ._info import ObjectInfo
 from ._plugin import PluginClient, RequestHandler, RequestServer
 from ._watch import Watch
@@ -70,7 +71,7 @@ class Backend(Protocol):
         """The wire form of a rich object's MIME bundle (`MimeBundle.from_wire`)."""
 
     def watch(self, ticket: bytes) -> Watch: ...
-    def plugin_client(self, obj: Any) -> PluginClient: ...
+    def plugin_client(self, obj: Any) -> PluginClient | BundleClient: ...
     def serve_requests(
         self, ticket: bytes, handler: RequestHandler, timeout: float
     ) -> RequestServer: ...

@@ -40,11 +40,12 @@ from ._deephaven_objects import (
     user_schema,
     user_table,
 )
+from ._deephaven_plugin import NO_REQUESTS, BundleClient
 from ._deephaven_watch import Poll, ScopeFeed
 from ._errors import InvalidInputError, TicketboothError, TicketNotFoundError
 from ._info import ObjectInfo
-from ._plugin import PluginClient, RequestHandler, RequestServer
-from ._tickets import ScopeTicket, ticket_from_bytes
+from ._plugin import RequestHandler, RequestServer
+from ._tickets import ScopeTicket, as_ticket, ticket_from_bytes
 from ._watch import Watch
 
 PSK = "io.deephaven.authentication.psk.PskAuthenticationHandler"
@@ -316,25 +317,39 @@ class DeephavenBackend:
         events, cancel = self._feed.watch(ticket)
         return Watch(events, cancel, ticket)
 
-    def plugin_client(self, obj: Any) -> PluginClient:
-        raise InvalidInputError(_NO_PLUGINS)
+    def plugin_client(self, obj: Any) -> BundleClient:
+        """A stream of a figure's bundles (see `_deephaven_plugin`)."""
+        t = as_ticket(obj)
+        watch = self.watch(t.bytes)  # first, so no republish after the first payload is missed
+
+        def load() -> tuple[str, bytes]:
+            export = self.fetch(t.bytes, 0, "open a plugin stream")
+            try:
+                if export.info.type == "Table":
+                    raise InvalidInputError(
+                        f"{t} holds a Table; plugin streams carry figures: use fetch_table"
+                    )
+                return export.info.type, self.get_object(export.ticket)
+            finally:
+                self.release_later(export.ticket)
+
+        try:
+            type_name, first = load()
+        except BaseException:
+            watch.close()
+            raise
+        return BundleClient(t, type_name, first, watch, lambda: load()[1])
 
     def serve_requests(
         self, ticket: bytes, handler: RequestHandler, timeout: float
     ) -> RequestServer:
-        raise InvalidInputError(_NO_PLUGINS)
+        raise InvalidInputError(NO_REQUESTS)
 
     def close(self) -> None:
         self._feed.close()
         self._releaser.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):  # a dead server has nothing left to close
             self._dh.close()
-
-
-_NO_PLUGINS = (
-    "plugin streams and serve_requests need the ticketbooth broker; on a Deephaven server "
-    "use pydeephaven's Session.plugin_client for its server-side objects"
-)
 
 
 def _no_history(version: int) -> None:

@@ -6,6 +6,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from ._backend import Backend
+from ._deephaven_plugin import BundleClient
 from ._errors import TicketboothError
 from ._info import ObjectInfo
 from ._objects import FIGURE_TYPE, MimeBundle, to_mimebundle
@@ -106,7 +107,7 @@ class ObjectCalls:
         self._check("watch")
         return self._backend.watch(raw)
 
-    def plugin_client(self, obj: Any) -> PluginClient:
+    def plugin_client(self, obj: Any) -> PluginClient | BundleClient:
         """A bidirectional message stream to an object (pydeephaven's plugin client).
 
         `obj` is a `ServerObject` (e.g. from ``exportable_objects``), a ticket or a name.

@@ -68,7 +68,7 @@ def test_bad_urls_and_tickets(dh: DeephavenServer) -> None:
         with pytest.raises(tb.InvalidInputError, match="keeps no earlier versions"):
             s.fetch_table("anything", version=2)
         with pytest.raises(tb.InvalidInputError, match="need the ticketbooth broker"):
-            s.plugin_client("anything")
+            s.serve_requests("anything", lambda payload, refs: b"")
 
 
 def test_types_deephaven_cannot_hold_are_refused_before_sending(dh: DeephavenServer) -> None:

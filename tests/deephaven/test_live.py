@@ -12,6 +12,7 @@ import pytest
 import ticketbooth as tb
 from tests.deephaven_server import DeephavenServer
 from tests.integration.test_widget_py import Front, wait_for
+from ticketbooth._objects import MimeBundle
 
 
 class Figure:
@@ -90,3 +91,56 @@ def test_missing_extra_names_the_pip_command() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "pip install 'ticketbooth[deephaven]'" in out.stdout, out.stderr
+
+
+def test_seed_figure_example_on_deephaven(dh: DeephavenServer) -> None:
+    """The seed's first example as written for the broker (tests/integration/test_plugin.py),
+    with only the address changed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ticketbooth import ServerObject, Session, SharedTicket
+
+    session = Session(dh.url, token=dh.psk)
+    fig, ax = plt.subplots()
+    ax.plot([0.1 * i for i in range(20)], [i % 5 for i in range(20)], label="Random numbers")
+    session.publish_figure(fig, "plot")
+
+    plot_obj = session.exportable_objects["plot"]
+    plugin_client = session.plugin_client(plot_obj)
+    export_ticket = session.fetch(plugin_client)
+    shared_ticket = SharedTicket.random_ticket()
+    session.publish(export_ticket, shared_ticket)
+
+    sub_session = Session(dh.url, token=dh.psk)
+    server_obj = ServerObject(type="Figure", ticket=shared_ticket)
+    sub_plugin_client = sub_session.plugin_client(server_obj)
+    payload, refs = next(sub_plugin_client.resp_stream)
+    assert refs == []
+    bundle = MimeBundle.from_wire(payload)
+    assert bundle.data["image/png"][:8] == b"\x89PNG\r\n\x1a\n"  # type: ignore[index]
+
+    sub_plugin_client.close()
+    sub_session.close()
+    plugin_client.close()
+    session.close()
+
+
+def test_plugin_stream_follows_republish(dh: DeephavenServer) -> None:
+
+    with tb.Session(dh.url, token=dh.psk) as pub, tb.Session(dh.url, token=dh.psk) as sub:
+        pub.publish_figure(Figure("v1"), "streamed")
+        with sub.plugin_client("streamed") as client:
+            first, _ = next(client.resp_stream)
+            assert MimeBundle.from_wire(first).data["text/html"] == "<b>v1</b>"
+            with pytest.raises(tb.PluginError, match="need the ticketbooth broker"):
+                client.req_stream.write(b"zoom")
+            pub.publish_figure(Figure("v2"), "streamed")
+            payload, _ = next(client.resp_stream)
+            assert MimeBundle.from_wire(payload).data["text/html"] == "<b>v2</b>"
+            assert client.resp_stream.version == 2
+        pub.publish_table({"a": [1]}, "a_table")
+        with pytest.raises(tb.InvalidInputError, match="holds a Table"):
+            sub.plugin_client("a_table")
