@@ -161,7 +161,7 @@ class DeephavenBackend:
             with writer:
                 for batch in reader:
                     for piece in _arrow.message_sized(batch, CHUNK_BYTES):
-                        writer.write_batch(pa.RecordBatch.from_arrays(piece.columns, schema=schema))
+                        writer.write_batch(_as_held(piece, schema))
                         rows += piece.num_rows
                 writer.done_writing()
                 result.read()
@@ -360,11 +360,30 @@ def _no_history(version: int) -> None:
         )
 
 
+#: types Deephaven holds in their plain form (polars hands over large and view strings)
+_PLAIN = {
+    pa.large_string(): pa.string(),
+    pa.string_view(): pa.string(),
+    pa.large_binary(): pa.binary(),
+    pa.binary_view(): pa.binary(),
+}
+
+
+def _as_held(piece: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """A message-sized batch in the schema sent (its large strings made plain)."""
+    columns = [
+        c.cast(f.type) if c.type != f.type else c
+        for c, f in zip(piece.columns, schema, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
 def _deephaven_schema(schema: pa.Schema) -> pa.Schema:
-    """`schema` with the ``deephaven:type`` each column needs; a type Deephaven cannot
-    hold is refused here, before any data is sent."""
+    """`schema` with the ``deephaven:type`` each column needs (large and view strings and
+    binaries as plain ones); a name or type Deephaven cannot hold is refused here, before
+    any data is sent."""
     fields = []
-    for f in schema:
+    for f in (pa.field(f.name, _PLAIN.get(f.type, f.type), f.nullable, f.metadata) for f in schema):
         problem = column_problem(f.name)
         if problem is not None:
             raise InvalidInputError(
@@ -376,7 +395,7 @@ def _deephaven_schema(schema: pa.Schema) -> pa.Schema:
         except DHError:
             raise InvalidInputError(
                 f"column {f.name!r} has type {f.type}, which a Deephaven server cannot hold; "
-                "cast it first (e.g. unsigned ints to int64, dictionaries to strings)"
+                "cast it first (e.g. a dictionary column to its values' type)"
             ) from None
         fields.append(pa.field(f.name, f.type, f.nullable, {**(f.metadata or {}), **_b(dh)}))
     return pa.schema(fields, metadata=schema.metadata)

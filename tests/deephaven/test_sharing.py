@@ -143,3 +143,22 @@ def test_env_url_picks_deephaven(dh: DeephavenServer, monkeypatch: pytest.Monkey
         assert s.backend == "deephaven"
         s.publish_table({"a": [1, 2]}, "from_env")
         assert s.fetch_table("from_env").to_arrow().column("a").to_pylist() == [1, 2]
+
+
+def test_dataframes_of_every_kind(dh: DeephavenServer) -> None:
+    """pandas, polars (large/view strings) and duckdb go in as with the broker."""
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    with session(dh) as s:
+        s.publish_table(pl.DataFrame({"name": ["a", "b"], "v": [1, 2]}), "from_polars")
+        got = s.fetch_table("from_polars").to_arrow()
+        assert (
+            got.column("name").to_pylist() == ["a", "b"]
+            and got.schema.field("name").type == pa.string()
+        )
+        s.publish_table(pd.DataFrame({"name": ["x"], "v": [1.5]}), "from_pandas")
+        assert s.fetch_table("from_pandas").to_pandas()["v"].tolist() == [1.5]
+        s.publish_table(duckdb.sql("select 42 as answer"), "from_duckdb")
+        assert s.fetch_table("from_duckdb").to_arrow().column("answer").to_pylist() == [42]
