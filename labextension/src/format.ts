@@ -42,13 +42,14 @@ export function shortType(type: string): string {
   return `${parts[0]} ${parts[parts.length - 1]}`;
 }
 
-/** The list's second line: "1,234 rows × 5 columns · 48.2 KiB" or "Figure · 12 KiB". */
+/** The list's second line: "1,234 rows × 5 columns · 48.2 KiB" or "Figure · 12 KiB"; no
+ * size when the server does not know it (a Deephaven server reports 0). */
 export function summary(obj: Obj): string {
-  const size = humanBytes(obj.nbytes);
+  const size = obj.nbytes > 0 ? ` · ${humanBytes(obj.nbytes)}` : "";
   if (isTable(obj)) {
-    return `${count(obj.num_rows, "row", "rows")} × ${count(obj.num_columns, "column", "columns")} · ${size}`;
+    return `${count(obj.num_rows, "row", "rows")} × ${count(obj.num_columns, "column", "columns")}${size}`;
   }
-  return `${shortType(obj.type)} · ${size}`;
+  return `${shortType(obj.type)}${size}`;
 }
 
 /** The list's third line: "v3 · kernel-1234 · 5 min ago". */

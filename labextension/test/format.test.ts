@@ -54,6 +54,9 @@ describe("list lines", () => {
   });
   it("summarises a figure: its type and size", () => {
     expect(summary(obj({ type: "Figure", nbytes: 2048 }))).toBe("Figure · 2 KiB");
+    // a Deephaven server does not report sizes: none is shown rather than "0 B"
+    expect(summary(obj({ nbytes: 0 }))).toBe("1,234 rows × 5 columns");
+    expect(summary(obj({ type: "Figure", nbytes: 0 }))).toBe("Figure");
     expect(shortType("matplotlib.figure.Figure")).toBe("matplotlib Figure");
   });
   it("says version, publisher and age", () => {

@@ -218,6 +218,7 @@ class DeephavenBackend:
         """A scope name is published directly (Deephaven replaces it on a republish). A
         shared ticket is published from an export of its own, so that releasing the
         ticket (or its source) unpublishes it, as on the broker."""
+        self._check_export(source)
         if result.startswith(b"s/"):
             self._publish(source, result)
             return
@@ -228,6 +229,17 @@ class DeephavenBackend:
             self.release_later(own)
             raise
         self._published[result] = (source, own)
+
+    def _check_export(self, ticket: bytes) -> None:
+        """An export this session never made is refused here: the server would wait for it
+        to appear until the call's deadline."""
+        if len(ticket) == 5 and ticket[:1] == b"e":
+            number = struct.unpack("<i", ticket[1:])[0]
+            if not 0 < number <= self._dh._last_export_ticket_number:
+                raise TicketNotFoundError(
+                    f"{ticket_from_bytes(ticket)} is not an export of this session: "
+                    "publish a Table's .ticket, or fetch(ticket) first"
+                )
 
     def _publish(self, source: bytes, result: bytes) -> None:
         req = session_pb2.PublishRequest(

@@ -34,6 +34,7 @@ def _not_found(detail: str) -> bool:
             "no such",
             "does not exist",
             "dependency_failed",
+            "dependency_released",
             "state released",
             "state cancelled",
         )

@@ -86,6 +86,21 @@ def test_types_deephaven_cannot_hold_are_refused_before_sending(dh: DeephavenSer
         assert s.fetch_table("kept_name").to_arrow().column("ok").to_pylist() == [1]
 
 
+def test_publishing_what_is_not_an_export_fails_at_once(dh: DeephavenServer) -> None:
+    """The server would wait for an export that never comes until the call's deadline."""
+    from ticketbooth._tickets import ExportTicket
+
+    with tb.Session(dh.url, token=dh.psk, timeout=20) as s:
+        released = s.import_table({"a": [1]})
+        s.release(released)
+        for source in (ExportTicket(b"e\xe7\x03\x00\x00"), released.ticket):
+            for result in ("never_there", tb.SharedTicket.random_ticket()):
+                t0 = time.monotonic()
+                with pytest.raises(tb.TicketNotFoundError):
+                    s.publish(source, result)
+                assert time.monotonic() - t0 < 5
+
+
 def test_republishing_a_shared_ticket_says_what_to_do(dh: DeephavenServer) -> None:
     with tb.Session(dh.url, token=dh.psk) as s:
         shared = tb.SharedTicket.random_ticket()
