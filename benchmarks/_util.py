@@ -116,7 +116,7 @@ def git_state(paths: Sequence[str] = ("python",)) -> str | None:
             capture_output=True,
             text=True,
             timeout=10,
-        ).stdout.strip()
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     changed = sorted({line[3:].strip() for line in dirty.splitlines()})

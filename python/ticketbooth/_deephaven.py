@@ -151,15 +151,19 @@ class DeephavenBackend:
 
     # tables --------------------------------------------------------------------------------
     def import_table(self, reader: pa.RecordBatchReader) -> Export:
+        """Gathered first (zero copy for a table), so the call's deadline can grow with the
+        table's size; then sent in message-sized batches."""
         schema = _deephaven_schema(reader.schema)
+        table = reader.read_all()
         number = self._dh.next_export_ticket_number()
         descriptor = fl.FlightDescriptor.for_path("export", str(number))
         export = b"e" + struct.pack("<i", number)
         rows = 0
         try:
-            writer, result = self._flight.do_put(descriptor, schema, self._options())
+            options = self._options(table.nbytes)
+            writer, result = self._flight.do_put(descriptor, schema, options)
             with writer:
-                for batch in reader:
+                for batch in table.to_batches():
                     for piece in _arrow.message_sized(batch, CHUNK_BYTES):
                         writer.write_batch(_as_held(piece, schema))
                         rows += piece.num_rows
@@ -177,9 +181,11 @@ class DeephavenBackend:
         info = ObjectInfo(
             "Table", "", ticket_from_bytes(export), 0, rows, len(schema), schema=user_schema(schema)
         )
-        return Export(export, info, self._loader(export, 0))
+        return Export(export, info, self._loader(export, table.nbytes))
 
     def _loader(self, export: bytes, nbytes: int) -> Any:
+        """Reads the table behind `export`; `nbytes` (an estimate) sets the deadline."""
+
         def load() -> pa.Table:
             try:
                 reader = self._flight.do_get(fl.Ticket(export), self._options(nbytes))
@@ -264,7 +270,7 @@ class DeephavenBackend:
         except BaseException:
             self.release_later(export)
             raise
-        load = self._loader(export, 0) if info.type == "Table" else None
+        load = self._loader(export, _estimate(info)) if info.type == "Table" else None
         return Export(export, info, load)
 
     def info(self, ticket: bytes, version: int) -> ObjectInfo:
@@ -362,6 +368,16 @@ class DeephavenBackend:
         self._releaser.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):  # a dead server has nothing left to close
             self._dh.close()
+
+
+def _estimate(info: ObjectInfo) -> int:
+    """A table's size from its schema: fixed widths exact, 64 bytes a variable value."""
+    if info.schema is None:
+        return 0
+    width = sum(
+        max(1, f.type.bit_width // 8) if pa.types.is_primitive(f.type) else 64 for f in info.schema
+    )
+    return width * info.num_rows
 
 
 def _no_history(version: int) -> None:
