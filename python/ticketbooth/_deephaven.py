@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import logging
 import struct
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +49,7 @@ from ._plugin import RequestHandler, RequestServer
 from ._tickets import ScopeTicket, as_ticket, ticket_from_bytes
 from ._watch import Watch
 
+log = logging.getLogger("ticketbooth")
 PSK = "io.deephaven.authentication.psk.PskAuthenticationHandler"
 AUTH_TYPES = {"psk": PSK, "anonymous": "Anonymous", "basic": "Basic"}
 #: table data per gRPC message: well under the server's 100 MiB inbound limit
@@ -187,11 +189,20 @@ class DeephavenBackend:
         """Reads the table behind `export`; `nbytes` (an estimate) sets the deadline."""
 
         def load() -> pa.Table:
-            try:
-                reader = self._flight.do_get(fl.Ticket(export), self._options(nbytes))
-                return user_table(reader.read_all())
-            except (pa.ArrowException, OSError) as exc:
-                raise from_flight(self.url, "fetch table data", exc) from None
+            for attempt in (1, 2):
+                try:
+                    reader = self._flight.do_get(fl.Ticket(export), self._options(nbytes))
+                    return user_table(reader.read_all())
+                except fl.FlightInternalError as exc:
+                    # a read is safe to repeat: once, for a stream the transport dropped
+                    # (seen in the benchmark: "Stream removed (frame ... overflows local
+                    # window of 0)")
+                    if attempt == 2 or "Stream removed" not in str(exc):
+                        raise from_flight(self.url, "fetch table data", exc) from None
+                    log.info("ticketbooth: Deephaven fetch stream dropped, reading again: %s", exc)
+                except (pa.ArrowException, OSError) as exc:
+                    raise from_flight(self.url, "fetch table data", exc) from None
+            raise AssertionError("unreachable")
 
         return load
 

@@ -11,6 +11,7 @@ import pytest
 
 import ticketbooth as tb
 from tests.deephaven_server import DeephavenServer
+from tests.integration.test_plugin import seed_figure_example
 from tests.integration.test_widget_py import Front, wait_for
 from ticketbooth._objects import MimeBundle
 
@@ -94,38 +95,8 @@ def test_missing_extra_names_the_pip_command() -> None:
 
 
 def test_seed_figure_example_on_deephaven(dh: DeephavenServer) -> None:
-    """The seed's first example as written for the broker (tests/integration/test_plugin.py),
-    with only the address changed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ticketbooth import ServerObject, Session, SharedTicket
-
-    session = Session(dh.url, token=dh.psk)
-    fig, ax = plt.subplots()
-    ax.plot([0.1 * i for i in range(20)], [i % 5 for i in range(20)], label="Random numbers")
-    session.publish_figure(fig, "plot")
-
-    plot_obj = session.exportable_objects["plot"]
-    plugin_client = session.plugin_client(plot_obj)
-    export_ticket = session.fetch(plugin_client)
-    shared_ticket = SharedTicket.random_ticket()
-    session.publish(export_ticket, shared_ticket)
-
-    sub_session = Session(dh.url, token=dh.psk)
-    server_obj = ServerObject(type="Figure", ticket=shared_ticket)
-    sub_plugin_client = sub_session.plugin_client(server_obj)
-    payload, refs = next(sub_plugin_client.resp_stream)
-    assert refs == []
-    bundle = MimeBundle.from_wire(payload)
-    assert bundle.data["image/png"][:8] == b"\x89PNG\r\n\x1a\n"  # type: ignore[index]
-
-    sub_plugin_client.close()
-    sub_session.close()
-    plugin_client.close()
-    session.close()
+    """The seed's first example, the same code as on the broker; only the address differs."""
+    seed_figure_example(url=dh.url, token=dh.psk)
 
 
 def test_plugin_stream_follows_republish(dh: DeephavenServer) -> None:

@@ -20,6 +20,13 @@ class _Html:
 
 def test_seed_figure_example(broker: BrokerProcess) -> None:
     """The seed's first example, with run_script replaced by publish_figure."""
+    assert broker.tcp_url is not None
+    seed_figure_example(host="localhost", port=int(broker.tcp_url.rsplit(":", 1)[1]))
+
+
+def seed_figure_example(**where: object) -> None:
+    """The seed's first example as a notebook would run it; `where` are the Session
+    arguments (also run against a Deephaven server: tests/deephaven/test_live.py)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,8 +34,7 @@ def test_seed_figure_example(broker: BrokerProcess) -> None:
 
     from ticketbooth import ServerObject, Session, SharedTicket
 
-    assert broker.tcp_url is not None
-    session = Session(host="localhost", port=int(broker.tcp_url.rsplit(":", 1)[1]))
+    session = Session(**where)  # type: ignore[arg-type]
     fig, ax = plt.subplots()
     ax.plot([0.1 * i for i in range(20)], [i % 5 for i in range(20)], label="Random numbers")
     session.publish_figure(fig, "plot")
@@ -39,7 +45,7 @@ def test_seed_figure_example(broker: BrokerProcess) -> None:
     shared_ticket = SharedTicket.random_ticket()
     session.publish(export_ticket, shared_ticket)
 
-    sub_session = Session(host="localhost", port=int(broker.tcp_url.rsplit(":", 1)[1]))
+    sub_session = Session(**where)  # type: ignore[arg-type]
     server_obj = ServerObject(type="Figure", ticket=shared_ticket)
     sub_plugin_client = sub_session.plugin_client(server_obj)
     payload, refs = next(sub_plugin_client.resp_stream)
