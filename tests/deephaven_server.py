@@ -38,8 +38,8 @@ def free_port() -> int:
 class DeephavenServer:
     """``deephaven server`` on 127.0.0.1; `psk` set means pre-shared-key auth with it."""
 
-    def __init__(self, *, psk: str | None = None, heap: str = "4g") -> None:
-        self.port = free_port()
+    def __init__(self, *, psk: str | None = None, heap: str = "4g", port: int = 0) -> None:
+        self.port = port or free_port()
         self.psk = psk
         self.url = f"deephaven://127.0.0.1:{self.port}"
         auth = f"-Dauthentication.psk={psk}" if psk else f"-DAuthHandlers={ANONYMOUS}"

@@ -17,6 +17,8 @@ from ._version import __version__
 
 
 def _human_bytes(n: int) -> str:
+    if n <= 0:  # not known (a Deephaven server does not report sizes)
+        return "-"
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
@@ -26,6 +28,8 @@ def _human_bytes(n: int) -> str:
 
 
 def _age(published_at: float) -> str:
+    if published_at <= 0:  # not known (a Deephaven server does not record it)
+        return "-"
     secs = max(0, int(time.time() - published_at))
     if secs < 120:
         return f"{secs}s"

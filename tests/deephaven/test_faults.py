@@ -141,3 +141,25 @@ def test_server_killed_mid_session() -> None:
         assert not s.is_alive
     finally:
         server.stop()
+
+
+def test_server_restarted_under_a_session() -> None:
+    """A new server on the same port does not know the session: said once, clearly."""
+    server = DeephavenServer(psk="restart-key")
+    try:
+        s = tb.Session(server.url, token="restart-key", timeout=10)
+        s.publish_table({"a": [1]}, "before_restart")
+        port = server.port
+        server.kill()
+        server.stop()
+        server = DeephavenServer(psk="restart-key", port=port)
+        with pytest.raises(tb.SessionClosedError, match="no longer knows this session"):
+            s.fetch_table("before_restart")
+        assert not s.is_alive
+        with pytest.raises(tb.SessionClosedError, match="no longer knows this session"):
+            _ = s.tables
+        s.close()
+        with tb.Session(server.url, token="restart-key") as fresh:  # a new session works
+            assert "before_restart" not in fresh.tables
+    finally:
+        server.stop()

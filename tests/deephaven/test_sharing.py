@@ -4,6 +4,7 @@ crossing between ticketbooth and plain pydeephaven in both directions."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -162,3 +163,16 @@ def test_dataframes_of_every_kind(dh: DeephavenServer) -> None:
         assert s.fetch_table("from_pandas").to_pandas()["v"].tolist() == [1.5]
         s.publish_table(duckdb.sql("select 42 as answer"), "from_duckdb")
         assert s.fetch_table("from_duckdb").to_arrow().column("answer").to_pylist() == [42]
+
+
+def test_cli_lists_what_the_server_holds(dh: DeephavenServer) -> None:
+    env = {**os.environ, "TICKETBOOTH_URL": dh.url, "TICKETBOOTH_TOKEN": dh.psk or ""}
+    with session(dh) as s:
+        s.publish_table({"a": [1, 2]}, "cli_listed")
+        out = subprocess.run(
+            [sys.executable, "-m", "ticketbooth", "ls"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    row = next(line.split() for line in out.stdout.splitlines() if line.startswith("cli_listed"))
+    assert row == ["cli_listed", "Table", "2", "1", "-", "1", "-"]  # no size, publisher or age
