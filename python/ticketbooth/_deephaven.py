@@ -375,10 +375,20 @@ class DeephavenBackend:
         raise InvalidInputError(NO_REQUESTS)
 
     def close(self) -> None:
+        """CloseSession with a deadline (pydeephaven's own close has none: a stopped server
+        would hold it forever), then pydeephaven's channels are closed."""
         self._feed.close()
         self._releaser.shutdown(wait=False, cancel_futures=True)
-        with contextlib.suppress(Exception):  # a dead server has nothing left to close
-            self._dh.close()
+        req = session_pb2.HandshakeRequest(auth_protocol=0, payload=self._dh._auth_header_value)
+        with contextlib.suppress(grpc.RpcError):  # a dead server has nothing left to close
+            self._sessions.CloseSession(req, metadata=self._dh.grpc_metadata, timeout=5)
+        self._dh.is_connected = False  # stops its keep-alive timer and its own close
+        channel = self._dh.grpc_channel
+        with contextlib.suppress(Exception):
+            if channel is not None:
+                channel.close()
+        with contextlib.suppress(Exception):
+            self._flight.close()
 
 
 def _estimate(info: ObjectInfo) -> int:

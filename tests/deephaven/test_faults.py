@@ -3,6 +3,8 @@ nothing hangs (every call has a deadline)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pyarrow as pa
@@ -162,4 +164,24 @@ def test_server_restarted_under_a_session() -> None:
         with tb.Session(server.url, token="restart-key") as fresh:  # a new session works
             assert "before_restart" not in fresh.tables
     finally:
+        server.stop()
+
+
+def test_server_stopped_mid_session_times_out_clearly() -> None:
+    """A server that stops answering (SIGSTOP: a hung JVM) costs one deadline per call,
+    with a message that says so, and close() still returns."""
+    server = DeephavenServer()
+    try:
+        s = tb.Session(server.url, timeout=3)
+        s.publish_table({"a": [1]}, "frozen")
+        os.killpg(server.proc.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        with pytest.raises(tb.BrokerUnavailableError, match="did not answer fetch table in time"):
+            s.fetch_table("frozen")
+        assert time.monotonic() - t0 < 15
+        t0 = time.monotonic()
+        s.close()
+        assert time.monotonic() - t0 < 15
+    finally:
+        os.killpg(server.proc.pid, signal.SIGCONT)
         server.stop()
