@@ -36,16 +36,28 @@ def free_port() -> int:
 
 
 class DeephavenServer:
-    """``deephaven server`` on 127.0.0.1; `psk` set means pre-shared-key auth with it."""
+    """``deephaven server`` on 127.0.0.1; `psk` set means pre-shared-key auth with it;
+    `tls` serves TLS with a self-signed certificate (`cert`: its path, to trust)."""
 
-    def __init__(self, *, psk: str | None = None, heap: str = "4g", port: int = 0) -> None:
+    def __init__(
+        self, *, psk: str | None = None, heap: str = "4g", port: int = 0, tls: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.psk = psk
-        self.url = f"deephaven://127.0.0.1:{self.port}"
+        self.url = f"deephaven{'s' if tls else ''}://127.0.0.1:{self.port}"
         auth = f"-Dauthentication.psk={psk}" if psk else f"-DAuthHandlers={ANONYMOUS}"
         self._dir = tempfile.mkdtemp(prefix="tb-dh-")
         # its own cache, config and data dirs: servers share nothing, and leave nothing
         dirs = " ".join(f"-Ddeephaven.{d}Dir={self._dir}/{d}" for d in ("cache", "config", "data"))
+        self.cert: Path | None = None
+        if tls:
+            from tests.certs import self_signed_cert
+
+            self.cert, key = self_signed_cert(Path(self._dir) / "tls")
+            dirs += (
+                f" -Dssl.identity.type=privatekey -Dssl.identity.certChainPath={self.cert}"
+                f" -Dssl.identity.privateKeyPath={key}"
+            )
         self.log = Path(self._dir) / "server.log"
         exe = Path(sys.executable).with_name("deephaven")
         args = [str(exe), "server", "--host", "127.0.0.1", "--port", str(self.port)]

@@ -46,6 +46,16 @@ def dh_error(
 ) -> TicketboothError:
     """The error for a call `what` that failed with gRPC `code`; `opened`: the session
     worked before (so a refused token means the server forgot the session)."""
+    if code == grpc.StatusCode.UNAVAILABLE and "CERTIFICATE_VERIFY_FAILED" in detail:
+        return BrokerUnavailableError(
+            f"the Deephaven server at {url} uses a TLS certificate this client does not "
+            f"trust ({detail}): pass tls_root_certs= (the PEM of the CA that signed it)"
+        )
+    if code == grpc.StatusCode.UNAVAILABLE and "Socket closed" in detail and not opened:
+        return BrokerUnavailableError(
+            f"the Deephaven server at {url} closed the connection at once ({detail}): "
+            "if it serves TLS, use deephavens://host:port"
+        )
     if code == grpc.StatusCode.UNAVAILABLE:
         return BrokerUnavailableError(
             f"the Deephaven server at {url} is unreachable during {what} ({detail}): "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -184,4 +185,21 @@ def test_server_stopped_mid_session_times_out_clearly() -> None:
         assert time.monotonic() - t0 < 15
     finally:
         os.killpg(server.proc.pid, signal.SIGCONT)
+        server.stop()
+
+
+def test_tls_with_the_servers_certificate(tmp_path: Path) -> None:
+    """deephavens:// with the CA to trust; without it, the error names the certificate."""
+    server = DeephavenServer(psk="tls-key", tls=True)
+    try:
+        assert server.url.startswith("deephavens://") and server.cert is not None
+        with tb.Session(server.url, token="tls-key", tls_root_certs=str(server.cert)) as s:
+            s.publish_table({"a": [1, 2]}, "over_tls")
+            assert s.fetch_table("over_tls").to_arrow().column("a").to_pylist() == [1, 2]
+        with pytest.raises(tb.BrokerUnavailableError, match=r"does not trust.*tls_root_certs"):
+            tb.Session(server.url, token="tls-key", timeout=10)  # the system's CAs: untrusted
+        plain = server.url.replace("deephavens://", "deephaven://")
+        with pytest.raises(tb.BrokerUnavailableError, match="use deephavens://"):
+            tb.Session(plain, token="tls-key", timeout=10)
+    finally:
         server.stop()
