@@ -9,7 +9,7 @@ from typing import Any
 
 from . import _arrow, _discovery
 from ._append import appended
-from ._backend import Backend, Export
+from ._backend import Backend, Export, Features
 from ._broker_backend import BrokerBackend
 from ._connection import read_file
 from ._errors import (
@@ -115,6 +115,13 @@ class Session(ObjectCalls):
     def user(self) -> str:
         """Whose per-user token this session uses ("" on a broker with one token)."""
         return str(getattr(self._backend, "user", ""))
+
+    @property
+    def features(self) -> Features:
+        """What this session's server can do beyond the common calls: ``history``
+        (``version=``), ``live`` ("every" ticket or "scope" names only), ``plugins``
+        (requests to a publisher), ``same_host`` (shared memory), ``per_session_scope``."""
+        return self._backend.features
 
     @property
     def backend(self) -> str:

@@ -142,6 +142,11 @@ def test_env_url_picks_deephaven(dh: DeephavenServer, monkeypatch: pytest.Monkey
     monkeypatch.setenv("TICKETBOOTH_TOKEN", dh.psk or "")
     with tb.Session() as s:
         assert s.backend == "deephaven"
+        assert (s.features.history, s.features.live, s.features.same_host) == (
+            False,
+            "scope",
+            False,
+        )
         s.publish_table({"a": [1, 2]}, "from_env")
         assert s.fetch_table("from_env").to_arrow().column("a").to_pylist() == [1, 2]
 
@@ -176,3 +181,27 @@ def test_cli_lists_what_the_server_holds(dh: DeephavenServer) -> None:
     assert out.returncode == 0, out.stderr
     row = next(line.split() for line in out.stdout.splitlines() if line.startswith("cli_listed"))
     assert row == ["cli_listed", "Table", "2", "1", "-", "1", "-"]  # no size, publisher or age
+
+
+def test_magics_in_two_kernels(dh: DeephavenServer) -> None:
+    """%publish / %fetch with TICKETBOOTH_URL naming the Deephaven server."""
+    from tests.kernels import Kernel
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETBOOTH_")}
+    env |= {"TICKETBOOTH_URL": dh.url, "TICKETBOOTH_TOKEN": dh.psk or ""}
+    a, b = Kernel(env), Kernel(env)
+    try:
+        out = a.run(
+            "%load_ext ticketbooth\nimport pandas as pd\n"
+            'df = pd.DataFrame({"city": ["Oslo", "Lima"], "sales": [3.5, 7.25]})\n'
+            "%publish df as magic_sales"
+        )
+        assert "published 'magic_sales' (v1, 2 rows" in out, out
+        out = b.run(
+            "%load_ext ticketbooth\n%fetch magic_sales as frame --pandas\n"
+            "print(frame['city'].tolist(), frame['sales'].sum())"
+        )
+        assert "['Oslo', 'Lima'] 10.75" in out, out
+    finally:
+        a.shutdown()
+        b.shutdown()
