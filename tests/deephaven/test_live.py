@@ -80,6 +80,12 @@ def test_the_widget_shows_windows_and_follows_republish(dh: DeephavenServer) -> 
         assert view.mimebundle["text/html"] == "<b>now a figure</b>"
         view.close()
 
+        later = tb.view("dh_not_yet", session=sub)  # waits, then shows it when published
+        assert later.status == "loading" and "waiting for 'dh_not_yet'" in later.status_message
+        pub.publish_table({"v": [1, 2, 3]}, "dh_not_yet")
+        wait_for(lambda: later.status == "live" and later.num_rows == 3)
+        later.close()
+
 
 def test_missing_extra_names_the_pip_command() -> None:
     code = (
