@@ -43,7 +43,12 @@ from ._deephaven_objects import (
 )
 from ._deephaven_plugin import NO_REQUESTS, BundleClient
 from ._deephaven_watch import Poll, ScopeFeed
-from ._errors import InvalidInputError, TicketboothError, TicketNotFoundError
+from ._errors import (
+    InvalidInputError,
+    SessionClosedError,
+    TicketboothError,
+    TicketNotFoundError,
+)
 from ._info import ObjectInfo
 from ._plugin import RequestHandler, RequestServer
 from ._tickets import ScopeTicket, as_ticket, ticket_from_bytes
@@ -143,6 +148,8 @@ class DeephavenBackend:
             return method(request, metadata=self._dh.grpc_metadata, timeout=self._timeout)
         except grpc.RpcError as err:
             raise self._failed(what, err) from None
+        except ValueError as exc:  # grpc: "Cannot invoke RPC on closed channel!"
+            raise SessionClosedError(f"cannot {what}: this session is closed ({exc})") from None
 
     def _options(self, nbytes: int = 0) -> fl.FlightCallOptions:
         deadline = self._timeout + nbytes / DATA_BYTES_PER_S

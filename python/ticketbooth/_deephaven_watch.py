@@ -163,27 +163,35 @@ class ScopeFeed:
 
 
 class Poll:
-    """Events of one shared ticket found by asking whether it is still there."""
+    """Events of one shared ticket found by asking whether it is still there. Its current
+    state is asked for at once (in the caller's thread), so a release right after the
+    watch began is not missed."""
 
     def __init__(self, ticket: bytes, type_of: Callable[[bytes], str]) -> None:
         self._ticket = ticket
         self._type_of = type_of
         self._stop = threading.Event()
+        self._first = self._state()
+
+    def _state(self) -> str | None:
+        """The ticket's type, or None when nothing is there."""
+        try:
+            return self._type_of(self._ticket)
+        except TicketNotFoundError:
+            return None
 
     def events(self) -> Iterator[WatchEvent]:
-        seen = False
-        while not self._stop.is_set():
-            try:
-                type_name = self._type_of(self._ticket)
-            except TicketNotFoundError:
-                if seen:
-                    yield _event("released", self._ticket, 1, "")
-                    return
-            else:
-                if not seen:
-                    seen = True
-                    yield _event("published", self._ticket, 1, type_name)
-            self._stop.wait(POLL_S)
+        seen = self._first is not None
+        if seen:
+            yield _event("published", self._ticket, 1, self._first or "")
+        while not self._stop.wait(POLL_S):
+            type_name = self._state()
+            if type_name is None and seen:
+                yield _event("released", self._ticket, 1, "")
+                return
+            if type_name is not None and not seen:
+                seen = True
+                yield _event("published", self._ticket, 1, type_name)
 
     def cancel(self) -> None:
         self._stop.set()

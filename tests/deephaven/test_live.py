@@ -80,6 +80,15 @@ def test_the_widget_shows_windows_and_follows_republish(dh: DeephavenServer) -> 
         assert view.mimebundle["text/html"] == "<b>now a figure</b>"
         view.close()
 
+        shared = tb.SharedTicket.random_ticket()  # the issue's own line: a shared ticket
+        pub.publish_table(data.slice(0, 7), shared)
+        by_ticket = tb.view(shared, session=sub)
+        assert (by_ticket.status, by_ticket.num_rows) == ("live", 7)
+        assert Front(by_ticket).rows(0, 7).column("row").to_pylist() == list(range(7))
+        pub.release(shared)  # seen by the shared ticket's poll
+        wait_for(lambda: by_ticket.status == "released")
+        by_ticket.close()
+
         later = tb.view("dh_not_yet", session=sub)  # waits, then shows it when published
         assert later.status == "loading" and "waiting for 'dh_not_yet'" in later.status_message
         pub.publish_table({"v": [1, 2, 3]}, "dh_not_yet")
