@@ -27,17 +27,18 @@ from deephaven_core.proto import (
     ticket_pb2,
 )
 from pydeephaven import Session as DHSession
-from pydeephaven._arrow import map_arrow_type
 from pydeephaven.dherror import DHError
 
 from . import _arrow
 from ._backend import Export, Features
 from ._deephaven_errors import RESTARTED, from_flight, from_rpc
 from ._deephaven_objects import (
+    as_sent,
     bundle_table,
     bundle_type,
     bundle_wire,
-    column_problem,
+    estimate,
+    sent_schema,
     user_schema,
     user_table,
 )
@@ -162,7 +163,7 @@ class DeephavenBackend:
     def import_table(self, reader: pa.RecordBatchReader) -> Export:
         """Gathered first (zero copy for a table), so the call's deadline can grow with the
         table's size; then sent in message-sized batches."""
-        schema = _deephaven_schema(reader.schema)
+        schema = sent_schema(reader.schema)
         table = reader.read_all()
         number = self._dh.next_export_ticket_number()
         descriptor = fl.FlightDescriptor.for_path("export", str(number))
@@ -174,7 +175,7 @@ class DeephavenBackend:
             with writer:
                 for batch in table.to_batches():
                     for piece in _arrow.message_sized(batch, CHUNK_BYTES):
-                        writer.write_batch(_as_held(piece, schema))
+                        writer.write_batch(as_sent(piece, schema))
                         rows += piece.num_rows
                 writer.done_writing()
                 result.read()
@@ -288,7 +289,7 @@ class DeephavenBackend:
         except BaseException:
             self.release_later(export)
             raise
-        load = self._loader(export, _estimate(info)) if info.type == "Table" else None
+        load = self._loader(export, estimate(info)) if info.type == "Table" else None
         return Export(export, info, load)
 
     def info(self, ticket: bytes, version: int) -> ObjectInfo:
@@ -398,64 +399,9 @@ class DeephavenBackend:
             self._flight.close()
 
 
-def _estimate(info: ObjectInfo) -> int:
-    """A table's size from its schema: fixed widths exact, 64 bytes a variable value."""
-    if info.schema is None:
-        return 0
-    width = sum(
-        max(1, f.type.bit_width // 8) if pa.types.is_primitive(f.type) else 64 for f in info.schema
-    )
-    return width * info.num_rows
-
-
 def _no_history(version: int) -> None:
     if version:
         raise InvalidInputError(
             "a Deephaven server keeps no earlier versions: fetch without version=, or use "
             "the ticketbooth broker (it keeps the last 3)"
         )
-
-
-#: types Deephaven holds in their plain form (polars hands over large and view strings)
-_PLAIN = {
-    pa.large_string(): pa.string(),
-    pa.string_view(): pa.string(),
-    pa.large_binary(): pa.binary(),
-    pa.binary_view(): pa.binary(),
-}
-
-
-def _as_held(piece: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """A message-sized batch in the schema sent (its large strings made plain)."""
-    columns = [
-        c.cast(f.type) if c.type != f.type else c
-        for c, f in zip(piece.columns, schema, strict=True)
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
-
-
-def _deephaven_schema(schema: pa.Schema) -> pa.Schema:
-    """`schema` with the ``deephaven:type`` each column needs (large and view strings and
-    binaries as plain ones); a name or type Deephaven cannot hold is refused here, before
-    any data is sent."""
-    fields = []
-    for f in (pa.field(f.name, _PLAIN.get(f.type, f.type), f.nullable, f.metadata) for f in schema):
-        problem = column_problem(f.name)
-        if problem is not None:
-            raise InvalidInputError(
-                f"column {f.name!r} {problem}, so a Deephaven server cannot hold it; rename "
-                "it first (e.g. table.rename_columns([...]) or df.rename(columns={...}))"
-            )
-        try:
-            dh = map_arrow_type(f.type)
-        except DHError:
-            raise InvalidInputError(
-                f"column {f.name!r} has type {f.type}, which a Deephaven server cannot hold; "
-                "cast it first (e.g. a dictionary column to its values' type)"
-            ) from None
-        fields.append(pa.field(f.name, f.type, f.nullable, {**(f.metadata or {}), **_b(dh)}))
-    return pa.schema(fields, metadata=schema.metadata)
-
-
-def _b(meta: dict[str, str]) -> dict[bytes, bytes]:
-    return {k.encode(): v.encode() for k, v in meta.items()}

@@ -1,5 +1,6 @@
-"""What Deephaven holds for ticketbooth: figures as small Arrow tables, and schemas without
-Deephaven's own metadata.
+"""What Deephaven holds for ticketbooth: figures as small Arrow tables, the schema sent (and
+the column names and types refused before sending), and schemas without Deephaven's own
+metadata.
 
 A figure's MIME bundle (`MimeBundle.to_wire`) is a one-column binary table, one row per
 chunk; the column's metadata marks it (Deephaven keeps field metadata, not schema metadata),
@@ -11,6 +12,11 @@ from __future__ import annotations
 import re
 
 import pyarrow as pa
+from pydeephaven._arrow import map_arrow_type
+from pydeephaven.dherror import DHError
+
+from ._errors import InvalidInputError
+from ._info import ObjectInfo
 
 BUNDLE_COLUMN = "ticketbooth_bundle"
 KIND_KEY = b"ticketbooth:kind"
@@ -133,3 +139,58 @@ def column_problem(name: str) -> str | None:
     if name in _JAVA_WORDS or name in _QUERY_WORDS:
         return "is a word Deephaven reserves ('i', 'ii', 'k', 'in', 'not', Java keywords)"
     return None
+
+
+def estimate(info: ObjectInfo) -> int:
+    """A table's size from its schema: fixed widths exact, 64 bytes a variable value."""
+    if info.schema is None:
+        return 0
+    width = sum(
+        max(1, f.type.bit_width // 8) if pa.types.is_primitive(f.type) else 64 for f in info.schema
+    )
+    return width * info.num_rows
+
+
+#: types Deephaven holds in their plain form (polars hands over large and view strings)
+_PLAIN = {
+    pa.large_string(): pa.string(),
+    pa.string_view(): pa.string(),
+    pa.large_binary(): pa.binary(),
+    pa.binary_view(): pa.binary(),
+}
+
+
+def as_sent(piece: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """A message-sized batch in the schema sent (its large strings made plain)."""
+    columns = [
+        c.cast(f.type) if c.type != f.type else c
+        for c, f in zip(piece.columns, schema, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def sent_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` with the ``deephaven:type`` each column needs (large and view strings and
+    binaries as plain ones); a name or type Deephaven cannot hold is refused here, before
+    any data is sent."""
+    fields = []
+    for f in (pa.field(f.name, _PLAIN.get(f.type, f.type), f.nullable, f.metadata) for f in schema):
+        problem = column_problem(f.name)
+        if problem is not None:
+            raise InvalidInputError(
+                f"column {f.name!r} {problem}, so a Deephaven server cannot hold it; rename "
+                "it first (e.g. table.rename_columns([...]) or df.rename(columns={...}))"
+            )
+        try:
+            dh = map_arrow_type(f.type)
+        except DHError:
+            raise InvalidInputError(
+                f"column {f.name!r} has type {f.type}, which a Deephaven server cannot hold; "
+                "cast it first (e.g. a dictionary column to its values' type)"
+            ) from None
+        fields.append(pa.field(f.name, f.type, f.nullable, {**(f.metadata or {}), **_b(dh)}))
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _b(meta: dict[str, str]) -> dict[bytes, bytes]:
+    return {k.encode(): v.encode() for k, v in meta.items()}

@@ -46,14 +46,14 @@ def test_figure_bundles_round_trip_as_marked_tables() -> None:
 
 def test_schema_sent_and_user_schema() -> None:
     schema = pa.schema([("s", pa.large_string()), ("n", pa.int64()), ("v", pa.string_view())])
-    sent = dh._deephaven_schema(schema)
+    sent = objects.sent_schema(schema)
     assert [f.type for f in sent] == [pa.string(), pa.int64(), pa.string()]
     assert sent.field("n").metadata == {b"deephaven:type": b"long"}
     assert objects.user_schema(sent) == pa.schema(
         [("s", pa.string()), ("n", pa.int64()), ("v", pa.string())]
     )
     with pytest.raises(tb.InvalidInputError, match="column 'd' has type dictionary"):
-        dh._deephaven_schema(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))]))
+        objects.sent_schema(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))]))
 
 
 class _Flaky:
