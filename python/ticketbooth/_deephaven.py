@@ -11,7 +11,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
-import struct
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,7 +51,7 @@ from ._errors import (
 )
 from ._info import ObjectInfo
 from ._plugin import RequestHandler, RequestServer
-from ._tickets import ScopeTicket, as_ticket, ticket_from_bytes
+from ._tickets import ExportTicket, ScopeTicket, as_ticket, ticket_from_bytes
 from ._watch import Watch
 
 log = logging.getLogger("ticketbooth")
@@ -156,8 +155,8 @@ class DeephavenBackend:
         deadline = self._timeout + nbytes / DATA_BYTES_PER_S
         return fl.FlightCallOptions(headers=self._dh.grpc_metadata, timeout=deadline)
 
-    def _new_export(self) -> bytes:
-        return b"e" + struct.pack("<i", self._dh.next_export_ticket_number())
+    def _new_export(self) -> ExportTicket:
+        return ExportTicket.export_ticket(self._dh.next_export_ticket_number())
 
     # tables --------------------------------------------------------------------------------
     def import_table(self, reader: pa.RecordBatchReader) -> Export:
@@ -165,9 +164,9 @@ class DeephavenBackend:
         table's size; then sent in message-sized batches."""
         schema = sent_schema(reader.schema)
         table = reader.read_all()
-        number = self._dh.next_export_ticket_number()
-        descriptor = fl.FlightDescriptor.for_path("export", str(number))
-        export = b"e" + struct.pack("<i", number)
+        new = self._new_export()
+        descriptor = fl.FlightDescriptor.for_path("export", str(new.id))
+        export = new.bytes
         rows = 0
         try:
             options = self._options(table.nbytes)
@@ -258,13 +257,12 @@ class DeephavenBackend:
     def _check_export(self, ticket: bytes) -> None:
         """An export this session never made is refused here: the server would wait for it
         to appear until the call's deadline."""
-        if len(ticket) == 5 and ticket[:1] == b"e":
-            number = struct.unpack("<i", ticket[1:])[0]
-            if not 0 < number <= self._dh._last_export_ticket_number:
-                raise TicketNotFoundError(
-                    f"{ticket_from_bytes(ticket)} is not an export of this session: "
-                    "publish a Table's .ticket, or fetch(ticket) first"
-                )
+        t = ticket_from_bytes(ticket)
+        if isinstance(t, ExportTicket) and not 0 < t.id <= self._dh._last_export_ticket_number:
+            raise TicketNotFoundError(
+                f"{t} is not an export of this session: "
+                "publish a Table's .ticket, or fetch(ticket) first"
+            )
 
     def _publish(self, source: bytes, result: bytes) -> None:
         req = session_pb2.PublishRequest(
@@ -274,7 +272,7 @@ class DeephavenBackend:
 
     def _export_of(self, ticket: bytes, what: str) -> bytes:
         """A new export of this session for the object behind `ticket`."""
-        export = self._new_export()
+        export = self._new_export().bytes
         req = session_pb2.ExportRequest(
             source_id=ticket_pb2.Ticket(ticket=ticket), result_id=ticket_pb2.Ticket(ticket=export)
         )

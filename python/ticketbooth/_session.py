@@ -79,7 +79,6 @@ class Session(ObjectCalls):
         timeout: float = 30.0,
     ) -> None:
         self._closed = True
-        self._timeout = timeout
         self._pins: dict[bytes, Any] = {}
         if host is not None or port is not None:
             if url is not None:
