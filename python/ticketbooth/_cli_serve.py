@@ -68,7 +68,8 @@ def _check_host(args: argparse.Namespace) -> str:
 
     host = str(args.host).strip("[]")
     tls = bool(args.tls_cert or args.tls_key)
-    if args.port is None and (tls or not is_loopback(host)):
+    ports = [p for p in (args.port, args.deephaven_port) if p is not None]
+    if not ports and (tls or not is_loopback(host)):
         what = "--tls-cert/--tls-key" if tls else "--host"
         raise UsageError(f"{what} needs --port (the unix socket is always local and plain)")
     if not is_loopback(host) and not tls and not args.insecure:
@@ -77,9 +78,17 @@ def _check_host(args: argparse.Namespace) -> str:
             "the data in clear text: add --tls-cert CERT --tls-key KEY, or --insecure "
             "if the network is trusted"
         )
-    problem = bind_problem(host, args.port) if args.port is not None else None
-    if problem:
-        raise UsageError(problem)
+    if args.deephaven_anonymous and (args.deephaven_port is None or not is_loopback(host)):
+        raise UsageError(
+            "--deephaven-anonymous needs --deephaven-port, and a loopback --host (anyone who "
+            "reaches the port gets in without a token)"
+        )
+    if args.port is not None and args.port == args.deephaven_port and args.port != 0:
+        raise UsageError(f"--port and --deephaven-port are both {args.port}: give two ports")
+    for port in ports:
+        problem = bind_problem(host, port)
+        if problem:
+            raise UsageError(problem)
     return host
 
 
@@ -127,6 +136,9 @@ def _serve_config(args: argparse.Namespace) -> tuple[Any, str]:
         tls_key=args.tls_key,
         limits=_limits(args),
         idle_timeout_s=args.idle_timeout,
+        deephaven_port=args.deephaven_port,
+        deephaven_anonymous=args.deephaven_anonymous,
+        deephaven_session_ttl_s=args.deephaven_session_ttl or 60.0,
         connection_file=_check_connection_file(
             args.connection_file or _discovery.connection_file_path()
         ),
@@ -147,6 +159,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"ticketbooth {__version__} broker listening on {broker.url}", flush=True)
         if broker.tcp_url:
             print(f"  and on {broker.tcp_url}", flush=True)
+        if broker.deephaven_port is not None:
+            print(f"  Deephaven protocol (pydeephaven) on port {broker.deephaven_port}", flush=True)
         print(f"  connection file (token inside, private): {config.connection_file}", flush=True)
         if token_source != "random":
             print(f"  token: from {token_source}", flush=True)
@@ -188,6 +202,8 @@ _SERVE_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("--max-exports-per-session", parse_count, "N", "exports one session holds (10000)"),
     ("--history-versions", parse_count_or_zero, "N", "earlier versions kept per ticket (3)"),
     ("--history-bytes", parse_size, "SIZE", "all kept versions (a quarter of the store)"),
+    ("--deephaven-port", parse_port, "N", "serve pydeephaven clients on this port (0 = any)"),
+    ("--deephaven-session-ttl", parse_seconds, "S", "a pydeephaven session's TTL (default 60)"),
 )
 
 
@@ -201,6 +217,11 @@ def add_serve(sub: Any) -> None:
         action="store_true",
         help="allow --host beyond loopback "
         "without TLS (the token and data cross the network in clear text)",
+    )
+    serve.add_argument(
+        "--deephaven-anonymous",
+        action="store_true",
+        help="accept pydeephaven's auth_type='Anonymous' (loopback only)",
     )
     serve.add_argument("--show-token", action="store_true", help="print the token")
     serve.add_argument("--token", action=refuse_token())

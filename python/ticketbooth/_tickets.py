@@ -185,7 +185,8 @@ def ticket_last(obj: Any, ticket: Any) -> tuple[Any, Any]:
 
 
 def as_ticket(obj: object) -> Ticket:
-    """Accept a Ticket, a ticket-carrying object, or text (a scope name or a shared ticket)."""
+    """Accept a Ticket, a ticket-carrying object, text (a scope name or a shared ticket),
+    or one of pydeephaven's tickets (SharedTicket, ScopeTicket, ExportTicket)."""
     if isinstance(obj, Ticket):
         return obj
     if isinstance(obj, str):
@@ -200,6 +201,10 @@ def as_ticket(obj: object) -> Ticket:
     ticket = getattr(obj, "ticket", None)
     if isinstance(ticket, Ticket):
         return ticket
+    if type(obj).__module__ == "pydeephaven.ticket" and isinstance(
+        raw := getattr(obj, "bytes", None), bytes
+    ):  # pydeephaven's tickets carry the same bytes
+        return ticket_from_bytes(raw)
     raise InvalidInputError(
         f"expected a ticket, a scope name or a shared ticket's text, not {type(obj).__name__}"
     )

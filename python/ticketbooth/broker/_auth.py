@@ -33,11 +33,9 @@ def check_token(
             "TICKETBOOTH_TOKEN; the token is in the broker's connection file, whose path "
             "`ticketbooth serve` prints",
         )
-    if hmac.compare_digest(given.encode(), token.encode()):
-        return ""
-    for user, user_token in (users or {}).items():
-        if hmac.compare_digest(given.encode(), user_token.encode()):
-            return user
+    user = token_user(given, token, users)
+    if user is not None:
+        return user
     raise BrokerError(
         grpc.StatusCode.UNAUTHENTICATED,
         "wrong token for this broker: its token is in the broker's connection file "
@@ -45,3 +43,13 @@ def check_token(
         "TICKETBOOTH_TOKEN, or use --token-file FILE (on a shared broker: the token its "
         "admin gave you)",
     )
+
+
+def token_user(given: str, token: str, users: dict[str, str] | None = None) -> str | None:
+    """Whose token `given` is: "" for the broker's own, a user's name, or None (neither)."""
+    if hmac.compare_digest(given.encode(), token.encode()):
+        return ""
+    for user, user_token in (users or {}).items():
+        if hmac.compare_digest(given.encode(), user_token.encode()):
+            return user
+    return None

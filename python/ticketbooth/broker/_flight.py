@@ -112,8 +112,10 @@ class FlightServicer:
         finally:
             pending.cancel()
 
-    @stream_refusals
-    async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
+    async def _start_put(
+        self, request_iterator: AsyncIterator[bytes], context: Ctx
+    ) -> tuple[str, _framing.Frame, AsyncIterator[bytes], PutTarget]:
+        """A DoPut's session, first frame, the rest of its stream, and its target."""
         sid = self._caller(context)
         if sid is None:
             raise BrokerError(
@@ -127,7 +129,11 @@ class FlightServicer:
             frame = _framing.decode(await it.__anext__())
         except StopAsyncIteration:
             raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty DoPut stream") from None
-        target = put_target(frame.descriptor)
+        return sid, frame, it, put_target(frame.descriptor)
+
+    @stream_refusals
+    async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
+        sid, frame, it, target = await self._start_put(request_iterator, context)
         response = await receive(self.core, sid, frame, it, target)
         if target.publish is not None:
             self._publish(sid, response.export_ticket, target)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -90,8 +90,10 @@ async def receive(
     first: _framing.Frame,
     rest: AsyncIterator[bytes],
     target: PutTarget,
+    on_batch: Callable[[], None] | None = None,
 ) -> pb.ImportResponse:
-    """Store the table a DoPut carries as an export of `sid` (validated, within limits)."""
+    """Store the table a DoPut carries as an export of `sid` (validated, within limits);
+    `on_batch` is called as each batch arrives (a Deephaven client waits for an ack)."""
     if not first.header:
         raise _refused("the first FlightData of a DoPut must carry the schema")
     path = core.shm.file(core.shm.new_name("obj"))
@@ -113,6 +115,8 @@ async def receive(
                 adding = asyncio.ensure_future(
                     asyncio.to_thread(upload.add, frame.header, frame.body)
                 )
+                if on_batch is not None:
+                    on_batch()
             if adding is not None:
                 await adding
             if target.marked and end is None:

@@ -13,7 +13,7 @@ from .._objects import FIGURE_TYPE, InvalidBundleError, MimeBundle
 from .._proto.v1 import broker_pb2 as pb
 from .._proto.v1 import broker_pb2_grpc as pb_grpc
 from ._events import Event, EventHub
-from ._plugin_stream import PluginStream
+from ._plugin_stream import serve
 from ._plugins import HandlerRegistry
 from ._servicer import Core, Ctx, refusals, stream_refusals
 from ._store import Binding, BrokerError, Budget, StoredObject
@@ -158,23 +158,9 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
         if opened is None:
             return
         sid, first, obj, binding = opened
-        stream = PluginStream(self.store, self.handlers, sid, first.ticket, obj)
-        watcher = self.hub.add(first.ticket) if binding is not None else None
-        try:
-            stream.payload(obj, binding)
-            tasks = [asyncio.create_task(stream.requests(it))]
-            if watcher is not None:
-                tasks.append(asyncio.create_task(stream.updates(watcher)))
-            try:
-                async for message in stream.messages():
-                    yield message
-            finally:
-                for task in tasks:
-                    task.cancel()
-        finally:
-            if watcher is not None:
-                self.hub.remove(watcher)
-            stream.release_exports()
+        stream = serve(self.store, self.hub, self.handlers, sid, first.ticket, obj, binding, it)
+        async for message in stream:
+            yield message
 
     async def ServeObject(
         self, request_iterator: AsyncIterator[pb.HandlerReply], ctx: Ctx

@@ -17,7 +17,7 @@ import grpc
 
 from .._proto.v1 import broker_pb2 as pb
 from .._tickets import ExportTicket
-from ._events import Event, Watcher
+from ._events import Event, EventHub, Watcher
 from ._plugins import HandlerRegistry
 from ._queues import ByteQueue, QueueFull, behind
 from ._store import Binding, BrokerError, Store, StoredObject
@@ -122,3 +122,34 @@ class PluginStream:
             self.send(pb.StreamResponse(kind="released", error=why))
             self.end()
             return
+
+
+async def serve(
+    store: Store,
+    hub: EventHub,
+    handlers: HandlerRegistry,
+    sid: str,
+    ticket: bytes,
+    obj: StoredObject,
+    binding: Binding | None,
+    requests: AsyncIterator[pb.StreamRequest],
+) -> AsyncIterator[pb.StreamResponse]:
+    """A whole plugin stream: the payload, replies to `requests`, a payload on each
+    republish of a published object; what it exported is released when it ends."""
+    stream = PluginStream(store, handlers, sid, ticket, obj)
+    watcher = hub.add(ticket) if binding is not None else None
+    try:
+        stream.payload(obj, binding)
+        tasks = [asyncio.create_task(stream.requests(requests))]
+        if watcher is not None:
+            tasks.append(asyncio.create_task(stream.updates(watcher)))
+        try:
+            async for message in stream.messages():
+                yield message
+        finally:
+            for task in tasks:
+                task.cancel()
+    finally:
+        if watcher is not None:
+            hub.remove(watcher)
+        stream.release_exports()

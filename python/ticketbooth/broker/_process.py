@@ -26,6 +26,7 @@ class BrokerProcess:
     tcp_url: str | None
     runtime_dir: Path
     connection_file: Path
+    deephaven_port: int | None = None  # serve --deephaven-port
 
     @property
     def env(self) -> dict[str, str]:
@@ -95,7 +96,13 @@ def start_process(
             info = {}
         if info.get("pid") == proc.pid:
             return BrokerProcess(
-                proc, info["url"], info["token"], info.get("tcp_url"), runtime, conn
+                proc,
+                info["url"],
+                info["token"],
+                info.get("tcp_url"),
+                runtime,
+                conn,
+                info.get("deephaven_port"),
             )
         if proc.poll() is not None:
             break

@@ -50,6 +50,11 @@ class BrokerConfig:
     sweep_interval_s: float = 30.0  # orphaned segments and dead brokers' dirs are removed
     # per-user tokens (user -> token) besides `token`, for a broker shared by many users
     users: dict[str, str] | None = None
+    # the Deephaven-protocol front end (unmodified pydeephaven): its port (0 = any free one;
+    # None = off), on `host` with the same TLS; anonymous logins (loopback only); its TTL
+    deephaven_port: int | None = None
+    deephaven_anonymous: bool = False
+    deephaven_session_ttl_s: float = 60.0
 
 
 class BrokerInUseError(TicketboothError):
@@ -81,6 +86,7 @@ class Broker:
         self._sock_owner = claim_dir(self._sock_dir)
         self.url = f"unix://{self._sock_dir}/broker.sock"
         self.tcp_url: str | None = None
+        self.deephaven_port: int | None = None
         self._stopped = asyncio.Event()
 
     def _free(self, obj: StoredObject) -> None:
@@ -88,19 +94,7 @@ class Broker:
             self.shm.unlink(obj.shm_name)
 
     async def start(self) -> None:
-        limit = self.config.limits.grpc_message_limit
-        self.server = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", limit),
-                ("grpc.max_send_message_length", limit),
-                ("grpc.so_reuseport", 0),
-                # a peer that stops answering pings for this long is disconnected (its
-                # sessions then expire after their TTL); a busy or briefly stopped one is not
-                ("grpc.keepalive_time_ms", KEEPALIVE_S * 1000),
-                ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_S * 1000),
-                ("grpc.http2.max_pings_without_data", 0),  # an idle Attach stream is pinged too
-            ]
-        )
+        self.server = _grpc_server(self.config.limits.grpc_message_limit)
         self.sessions = SessionServicer(self.core)
         tables = TableServicer(self.core)
         objects = ObjectServicer(self.core, self.hub, self.handlers)
@@ -114,14 +108,47 @@ class Broker:
         )
         self.server.add_insecure_port(self.url)
         if self.config.port is not None:
-            self._add_tcp()
+            self.tcp_url = self._add_tcp(self.server, self.config.port)
+        if self.config.deephaven_port is not None:
+            await self._start_deephaven(self.config.deephaven_port)
         await self.server.start()
         self._write_connection_file()
         self._tasks = [asyncio.create_task(self._reaper()), asyncio.create_task(self._janitor())]
         if self.config.idle_timeout_s is not None:
             self._tasks.append(asyncio.create_task(self._idle_exit(self.config.idle_timeout_s)))
 
-    def _add_tcp(self) -> None:
+    async def _start_deephaven(self, port: int) -> None:
+        """The Deephaven-protocol front end: a server of its own on `port`, same store.
+
+        Its receive limit is the per-object limit (up to 2 GiB): a pydeephaven client sends
+        a table given as one record batch as one message.
+        """
+        from .._connection import is_loopback
+
+        try:
+            from ._dh_front import handlers
+            from ._dh_sessions import DhSessions
+        except ImportError as exc:
+            raise InvalidInputError(
+                f"--deephaven-port needs Deephaven's protocol stubs ({exc}): "
+                "pip install 'ticketbooth[deephaven]'"
+            ) from None
+
+        cfg = self.config
+        if cfg.deephaven_anonymous and not is_loopback(cfg.host):
+            raise InvalidInputError(
+                f"--deephaven-anonymous lets anyone who reaches the port in; it is refused "
+                f"with --host {cfg.host} (loopback only)"
+            )
+        limits = self.store.limits
+        dh = DhSessions(self.core, cfg.deephaven_session_ttl_s, cfg.deephaven_anonymous)
+        self.dh_server = _grpc_server(min(limits.max_object_bytes + (1 << 20), 2**31 - 1))
+        self.dh_server.add_generic_rpc_handlers(handlers(self.core, dh, self.hub, self.handlers))
+        url = self._add_tcp(self.dh_server, port)
+        self.deephaven_port = int(url.rsplit(":", 1)[1])
+        await self.dh_server.start()
+
+    def _add_tcp(self, server: grpc.aio.Server, wanted_port: int) -> str:
         """Listen on TCP; with TLS when either certificate file is configured (then both are).
 
         Raises:
@@ -132,19 +159,19 @@ class Broker:
         from .._errors import InvalidInputError
 
         cfg = self.config
-        wanted = _connection.check_port(cfg.port or 0)
+        wanted = _connection.check_port(wanted_port)
         address = _connection.tcp_address(cfg.host, wanted)
         tls = bool(cfg.tls_cert or cfg.tls_key)
         try:
             if tls:
                 pair = _connection.read_tls_pair(cfg.tls_cert, cfg.tls_key)
-                port = self.server.add_secure_port(address, grpc.ssl_server_credentials([pair]))
+                port = server.add_secure_port(address, grpc.ssl_server_credentials([pair]))
             else:
-                port = self.server.add_insecure_port(address)
+                port = server.add_insecure_port(address)
         except RuntimeError:  # grpc says only "Failed to bind": find out why
             why = _connection.bind_problem(cfg.host, wanted)
             raise InvalidInputError(why or f"cannot listen on {address}") from None
-        self.tcp_url = ("grpcs://" if tls else "") + _connection.tcp_address(cfg.host, port)
+        return ("grpcs://" if tls else "") + _connection.tcp_address(cfg.host, port)
 
     def _write_connection_file(self) -> None:
         if not self.config.connection_file:
@@ -154,6 +181,7 @@ class Broker:
             {
                 "url": self.url,
                 "tcp_url": self.tcp_url,
+                "deephaven_port": self.deephaven_port,
                 "token": self.token,
                 "pid": os.getpid(),
                 "hostname": os.uname().nodename,
@@ -217,6 +245,8 @@ class Broker:
             _discovery.remove_stale(path)
         if hasattr(self, "sessions"):
             self.sessions.shutdown()
+        if hasattr(self, "dh_server"):
+            await self.dh_server.stop(grace=1.0)
         if hasattr(self, "server"):
             await self.server.stop(grace=1.0)
         for sid in list(self.store.sessions):
@@ -226,6 +256,21 @@ class Broker:
         self._sock_owner.release()
         if self._conn_owner is not None:
             self._conn_owner.release()
+
+
+def _grpc_server(message_limit: int) -> grpc.aio.Server:
+    return grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", message_limit),
+            ("grpc.max_send_message_length", message_limit),
+            ("grpc.so_reuseport", 0),
+            # a peer that stops answering pings for this long is disconnected (its
+            # sessions then expire after their TTL); a busy or briefly stopped one is not
+            ("grpc.keepalive_time_ms", KEEPALIVE_S * 1000),
+            ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_S * 1000),
+            ("grpc.http2.max_pings_without_data", 0),  # an idle Attach stream is pinged too
+        ]
+    )
 
 
 def _claim_connection_file(path: str | None) -> OwnerLock | None:

@@ -67,6 +67,7 @@ class SessionState:
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     attached: int = 0  # open Attach streams: while one is open the session cannot expire
     user: str = ""  # per-user tokens (--users-file): whose token opened it
+    ttl_s: float | None = None  # its own TTL (Deephaven clients'); None: the broker's
 
 
 class Budget:
@@ -103,6 +104,15 @@ def _not_found(ticket: Ticket, names: Iterable[str] = ()) -> BrokerError:
     else:
         what = f"shared ticket {ticket} is not published (released, or its publisher is gone)"
     return BrokerError(grpc.StatusCode.NOT_FOUND, what)
+
+
+def _check_free(state: SessionState, export_id: int | None) -> None:
+    """Refuse a client-chosen export id the session already uses."""
+    if export_id is not None and export_id in state.exports:
+        raise BrokerError(
+            grpc.StatusCode.ALREADY_EXISTS,
+            f"export {export_id} already exists in this session; release it or pick another id",
+        )
 
 
 def _known(name: str, names: Iterable[str], shown: int = 8) -> str:
@@ -165,7 +175,11 @@ class Store:
         """Sessions with no open Attach stream and no call for longer than the TTL."""
         now = time.monotonic() if now is None else now
         ttl = self.limits.session_ttl_s
-        return [s.sid for s in self.sessions.values() if not s.attached and now - s.last_seen > ttl]
+        return [
+            s.sid
+            for s in self.sessions.values()
+            if not s.attached and now - s.last_seen > (s.ttl_s or ttl)
+        ]
 
     def attach(self, sid: str) -> None:
         self.session(sid).attached += 1
@@ -226,11 +240,7 @@ class Store:
         `export_id`: the id the client chose (pydeephaven picks its own), refused if taken.
         """
         state = self.session(sid)
-        if export_id is not None and export_id in state.exports:
-            raise BrokerError(
-                grpc.StatusCode.ALREADY_EXISTS,
-                f"export {export_id} already exists in this session; release it or pick another id",
-            )
+        _check_free(state, export_id)
         self.reserve(obj.nbytes)
         obj.oid = next(self._oids)
         obj.owner = sid
@@ -242,6 +252,12 @@ class Store:
         return self._new_export(self.session(sid), obj)
 
     def _new_export(self, state: SessionState, obj: StoredObject, chosen: int | None = None) -> int:
+        try:
+            _check_free(state, chosen)
+        except BrokerError:
+            if obj.refs == 0:
+                self._free(obj)
+            raise
         if len(state.exports) >= self.limits.max_exports_per_session:
             if obj.refs == 0:
                 self._free(obj)
@@ -301,10 +317,11 @@ class Store:
         return binding.obj, binding
 
     def fetch(
-        self, sid: str, raw: bytes, version: int = 0
+        self, sid: str, raw: bytes, version: int = 0, export_id: int | None = None
     ) -> tuple[int, StoredObject, Binding | None]:
+        """A new export of what `raw` names (`export_id`: the id the client chose)."""
         obj, binding = self.resolve(sid, raw, version)
-        return self._new_export(self.session(sid), obj), obj, binding
+        return self._new_export(self.session(sid), obj, export_id), obj, binding
 
     def publish(self, sid: str, source: bytes, result: bytes, now: float | None = None) -> int:
         state = self.session(sid)

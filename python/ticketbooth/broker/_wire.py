@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message_factory import GetMessageClass
 
 from .._proto.v1 import broker_pb2 as pb
 from ._servicer import Ctx
@@ -19,10 +20,13 @@ class Malformed:
     """Stands in for a request that did not parse; the handler wrapper refuses it."""
 
     def __init__(self, type_name: str, exc: Exception) -> None:
-        self.message = (
-            f"malformed request: the bytes are not a {type_name} message ({exc}); use the "
-            "ticketbooth client, or stubs generated from proto/ticketbooth/v1/broker.proto"
+        hint = (
+            "use pydeephaven, or stubs generated from Deephaven's protos"
+            if type_name.startswith("io.deephaven.")
+            else "use the ticketbooth client, or stubs generated from "
+            "proto/ticketbooth/v1/broker.proto"
         )
+        self.message = f"malformed request: the bytes are not a {type_name} message ({exc}); {hint}"
 
 
 def _parser(cls: Any) -> Callable[[bytes], Any]:
@@ -92,23 +96,30 @@ def service_handler(
     module: Any = pb,
     raw_in: frozenset[str] = frozenset(),
     raw_out: frozenset[str] = frozenset(),
+    missing: Callable[[MethodDescriptor], Callable[..., Any]] | None = None,
 ) -> grpc.GenericRpcHandler[Any, Any]:
     """Handlers for every method of `service` (e.g. "SessionService") found on `servicer`;
-    `module` holds the service's generated messages (ticketbooth's, or Flight's subset).
+    `module` holds the service's generated messages (ticketbooth's, Flight's subset, or
+    Deephaven's).
 
     Methods named in `raw_in`/`raw_out` take/return bytes framed by hand (see `_framing`);
-    their handlers parse (and refuse) what they receive themselves.
+    their handlers parse (and refuse) what they receive themselves. A method the servicer
+    lacks is served by `missing(method)` (which refuses it with a message); without
+    `missing`, every method must be there.
     """
     descriptor = module.DESCRIPTOR.services_by_name[service]
     handlers = {}
     for method in descriptor.methods:
         make = _KINDS[(method.client_streaming, method.server_streaming)]
         raw = method.name in raw_in
+        fn = getattr(servicer, method.name, None)
+        if fn is None and missing is not None:
+            fn = missing(method)
+        if fn is None:
+            raise AttributeError(f"{type(servicer).__name__} lacks {service}.{method.name}")
         handlers[method.name] = make(
-            getattr(servicer, method.name)
-            if raw
-            else _wrap(method, getattr(servicer, method.name)),
-            request_deserializer=None if raw else _parser(getattr(module, method.input_type.name)),
+            fn if raw else _wrap(method, fn),
+            request_deserializer=None if raw else _parser(GetMessageClass(method.input_type)),
             response_serializer=None if method.name in raw_out else _serialize,
         )
     return grpc.method_handlers_generic_handler(descriptor.full_name, handlers)

@@ -1,0 +1,122 @@
+"""The Deephaven-protocol front end: unmodified pydeephaven clients on a port of their own,
+over the broker's store, sessions and lifetime rules (one ticket space).
+
+pydeephaven opens a gRPC channel and a pyarrow FlightClient to the same host:port, so this
+port serves Deephaven's services and Arrow Flight (the broker's own FlightService, whose
+callers are identified by their Deephaven bearer token). Methods it does not serve (scripts,
+table operations) are UNIMPLEMENTED with a message saying what it does serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from deephaven_core.proto import (
+    application_pb2,
+    config_pb2,
+    console_pb2,
+    object_pb2,
+    session_pb2,
+    table_pb2,
+)
+from google.protobuf.descriptor import MethodDescriptor
+
+from .._proto.flight import flight_pb2 as fl
+from ._dh_objects import DhObjects
+from ._dh_services import DhApplications, DhServices
+from ._dh_sessions import DhSessions
+from ._events import EventHub
+from ._flight import FlightServicer
+from ._flight_put import receive
+from ._plugins import HandlerRegistry
+from ._servicer import Core, Ctx, stream_refusals
+from ._wire import service_handler
+
+SERVED = (
+    "the ticketbooth broker holds tables and figures for pydeephaven: import_table, "
+    "to_arrow, fetch_table, open_table, bind_table, tables, exportable_objects, "
+    "publish/publish_table, fetch, release, plugin_client on figures. Run scripts and "
+    "table operations on a Deephaven server"
+)
+
+
+def _unimplemented(method: MethodDescriptor) -> Any:
+    message = f"{method.containing_service.name}.{method.name} is not served: {SERVED}"
+
+    async def refuse(request: Any, context: Ctx) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, message)
+
+    async def refuse_stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, message)
+        yield  # pragma: no cover
+
+    return refuse_stream if method.server_streaming else refuse
+
+
+class DhFlight(FlightServicer):
+    """The broker's Flight service for Deephaven clients: the caller is the session of its
+    bearer token (pydeephaven's FlightClient sends it on every call)."""
+
+    def __init__(self, core: Core, sessions: DhSessions) -> None:
+        super().__init__(core)
+        self.sessions = sessions
+
+    def _caller(self, context: Ctx) -> str | None:
+        return self.sessions.flight_caller(context)
+
+    @stream_refusals
+    async def DoGet(self, request: fl.Ticket, context: Ctx) -> AsyncIterator[bytes]:
+        await self.sessions.ready(self.sessions.flight_caller(context), request.ticket)
+        async for frame in super().DoGet(request, context):
+            yield frame
+
+    @stream_refusals
+    async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
+        """Import a table as pydeephaven sends it: each record batch is acknowledged with an
+        empty PutResult as it arrives (pydeephaven waits for the first, then returns while
+        its stream goes on); the export is pending until the stream ends."""
+        sid, frame, it, target = await self._start_put(request_iterator, context)
+        export_id = target.export_id
+        if export_id is not None:
+            self.sessions.begin_import(sid, export_id)
+        acks: asyncio.Queue[None] = asyncio.Queue()
+        done = asyncio.ensure_future(
+            receive(self.core, sid, frame, it, target, lambda: acks.put_nowait(None))
+        )
+        try:
+            while not done.done() or not acks.empty():
+                ack = asyncio.ensure_future(acks.get())
+                await asyncio.wait({done, ack}, return_when=asyncio.FIRST_COMPLETED)
+                if not ack.done():
+                    ack.cancel()
+                    continue
+                yield fl.PutResult()
+            done.result()
+        except BaseException as exc:
+            done.cancel()
+            if export_id is not None:
+                self.sessions.end_import(sid, export_id, str(exc) or type(exc).__name__)
+            raise
+        if export_id is not None:
+            self.sessions.end_import(sid, export_id)
+
+
+def handlers(
+    core: Core, sessions: DhSessions, hub: EventHub, plugins: HandlerRegistry
+) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
+    services = DhServices(sessions)
+    served = (
+        (services, "ConfigService", config_pb2),
+        (services, "SessionService", session_pb2),
+        (services, "TableService", table_pb2),
+        (services, "ConsoleService", console_pb2),
+        (DhApplications(sessions, hub), "ApplicationService", application_pb2),
+        (DhObjects(sessions, hub, plugins), "ObjectService", object_pb2),
+    )
+    return (
+        *(service_handler(s, name, m, missing=_unimplemented) for s, name, m in served),
+        DhFlight(core, sessions).handler(),
+    )

@@ -1,0 +1,178 @@
+"""Deephaven clients' sessions on the broker: logging in, bearer tokens, and their lifetime.
+
+A Deephaven client (pydeephaven) sends ``authorization: <auth type> <token>`` on its first
+call; the reply's initial metadata carries ``authorization: Bearer <session token>``, which
+the client sends on every later call (and on its Flight calls). Each Deephaven session is a
+broker session like any other (one ticket space, one `ticketbooth ls`), with its own TTL:
+pydeephaven's keep-alive refreshes it well within that, and a client that stops calling
+(killed, or never_timeout=False) is closed after it, its exports released.
+
+pydeephaven's import_table returns once the server acknowledges the first record batch, while
+the upload goes on (its Flight stream ends when the writer is collected): an export being
+imported is pending, and a call that names it waits for the import to end (as Deephaven's
+export futures do), then finds it or the reason the import failed.
+
+Export ids the server chooses for a Deephaven session are negative (as Deephaven's own are),
+so they never take an id the client will choose (pydeephaven counts up from 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+
+import grpc
+
+from .._cli_values import shown
+from .._tickets import ExportTicket
+from ._auth import TOKEN_HEADER, metadata_value, token_user
+from ._servicer import Core, Ctx
+from ._store import BrokerError
+
+log = logging.getLogger("ticketbooth.broker")
+PSK = "io.deephaven.authentication.psk.PskAuthenticationHandler"
+ANONYMOUS = "Anonymous"
+IMPORT_WAIT_S = 300.0  # how long a call waits for the import of an export it names
+
+
+def _refused(message: str) -> BrokerError:
+    return BrokerError(grpc.StatusCode.UNAUTHENTICATED, message)
+
+
+class DhSessions:
+    def __init__(self, core: Core, ttl_s: float, anonymous: bool) -> None:
+        self.core = core
+        self.store = core.store
+        self.ttl_s = ttl_s
+        self.anonymous = anonymous
+        self._sids: dict[str, str] = {}  # bearer -> session id
+        self._bearers: dict[str, str] = {}  # session id -> bearer
+        # imports in progress: (session, export id) -> "" when done, else why it failed
+        self._imports: dict[tuple[str, int], asyncio.Future[str]] = {}
+        self._failed: dict[tuple[str, int], str] = {}
+        self.store.closed_hooks.append(self._closed)
+
+    def _closed(self, sid: str, reason: str) -> None:
+        bearer = self._bearers.pop(sid, None)
+        if bearer is not None:
+            self._sids.pop(bearer, None)
+        for key in [k for k in (*self._imports, *self._failed) if k[0] == sid]:
+            self._imports.pop(key, None)
+            self._failed.pop(key, None)
+
+    # imports in progress -----------------------------------------------------------------------
+    def begin_import(self, sid: str, export_id: int) -> asyncio.Future[str]:
+        key = (sid, export_id)
+        if key in self._imports:
+            raise BrokerError(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"export {export_id} is already being imported in this session; pick another id",
+            )
+        self._failed.pop(key, None)
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._imports[key] = done
+        return done
+
+    def end_import(self, sid: str, export_id: int, failure: str = "") -> None:
+        done = self._imports.pop((sid, export_id), None)
+        if done is not None and not done.done():
+            done.set_result(failure)
+        if failure and sid in self._bearers:
+            self._failed[(sid, export_id)] = failure
+
+    async def ready(self, sid: str, *tickets: bytes) -> None:
+        """Wait until the exports `tickets` name are imported; refuse a failed import."""
+        for raw in tickets:
+            if len(raw) != 5 or raw[:1] != b"e":
+                continue
+            key = (sid, ExportTicket(raw).id)
+            done = self._imports.get(key)
+            if done is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(done), IMPORT_WAIT_S)
+                except TimeoutError:
+                    raise BrokerError(
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        f"export {key[1]} is still being imported after {IMPORT_WAIT_S:g}s "
+                        "(its Flight DoPut stream is open); close the writer",
+                    ) from None
+            failure = self._failed.get(key)
+            if failure:
+                raise BrokerError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"the import of export {key[1]} failed: {failure}",
+                )
+
+    def _user(self, header: str) -> str:
+        """Whose session a login header opens; refuses anything but the broker's token."""
+        scheme, _, given = header.partition(" ")
+        if scheme == PSK:
+            user = token_user(given, self.core.token, self.core.users)
+            if user is None:
+                raise _refused(
+                    "wrong token for this broker: pass the broker's token as auth_token "
+                    "(it is in the broker's connection file; `ticketbooth info` shows where)"
+                )
+            return user
+        if scheme == ANONYMOUS and self.anonymous:
+            return ""
+        if scheme == ANONYMOUS:
+            raise _refused(
+                "this broker does not accept anonymous Deephaven sessions; connect with "
+                f"auth_type={PSK!r} and auth_token=<the broker's token> (or start it with "
+                "--deephaven-anonymous, loopback only)"
+            )
+        raise _refused(
+            f"unsupported auth type {shown(scheme[:60])!r}: the ticketbooth broker accepts "
+            f"auth_type={PSK!r} with the broker's token as auth_token"
+        )
+
+    def _login(self, header: str, peer: str) -> tuple[str, str]:
+        user = self._user(header)
+        state = self.store.open_session(f"pydeephaven {peer}", user=user)
+        state.ttl_s = self.ttl_s
+        state.ids = itertools.count(-1, -1)
+        bearer = secrets.token_urlsafe(24)
+        self._sids[bearer] = state.sid
+        self._bearers[state.sid] = bearer
+        log.info("Deephaven session %s opened by %s", state.sid[:8], peer)
+        return state.sid, bearer
+
+    def lookup(self, context: Ctx) -> tuple[str, str]:
+        """(session id, bearer) of the caller: its bearer's session, or a new one for a
+        login header. Refusals are UNAUTHENTICATED with what to do."""
+        header = metadata_value(context, TOKEN_HEADER)
+        if not header:
+            raise _refused(
+                f"no authorization: connect with auth_type={PSK!r} and the broker's token"
+            )
+        if header.startswith("Bearer "):
+            bearer = header.removeprefix("Bearer ")
+            sid = self._sids.get(bearer)
+            if sid is None:
+                raise _refused(
+                    "this Deephaven session is closed or expired (no call for "
+                    f"{self.ttl_s:g}s, or the broker restarted); open a new Session"
+                )
+            self.store.touch(sid)
+            return sid, bearer
+        return self._login(header, shown(context.peer() or "unknown")[:80])
+
+    async def enter(self, context: Ctx, *tickets: bytes) -> str:
+        """The caller's session, its bearer sent at once as initial metadata (pydeephaven
+        reads the headers before the first message, on unary and streaming calls), once
+        the exports among `tickets` are imported."""
+        sid, bearer = self.lookup(context)
+        await context.send_initial_metadata(((TOKEN_HEADER, f"Bearer {bearer}"),))
+        await self.ready(sid, *tickets)
+        return sid
+
+    def close(self, sid: str) -> None:
+        self.store.close_session(sid)
+
+    def flight_caller(self, context: Ctx) -> str:
+        """The session of a Flight call: it must carry a bearer pydeephaven got."""
+        sid, _ = self.lookup(context)
+        return sid
