@@ -35,6 +35,7 @@ from ._plugins import HandlerRegistry
 from ._servicer import Core, Ctx, stream_refusals
 from ._wire import service_handler
 
+SEND_BYTES = 64 * 1024 * 1024  # the largest FlightData sent to a Deephaven client
 SERVED = (
     "the ticketbooth broker holds tables and figures for pydeephaven: import_table, "
     "to_arrow, fetch_table, open_table, bind_table, tables, exportable_objects, "
@@ -66,6 +67,11 @@ class DhFlight(FlightServicer):
 
     def _caller(self, context: Ctx) -> str | None:
         return self.sessions.flight_caller(context)
+
+    def send_limit(self) -> int:
+        """pydeephaven's pyarrow client takes messages of any size, and sends its batches
+        as they are (16 MiB from import_table): they go back whole, without re-chunking."""
+        return max(SEND_BYTES, self.store.limits.max_message_bytes)
 
     @stream_refusals
     async def DoGet(self, request: fl.Ticket, context: Ctx) -> AsyncIterator[bytes]:

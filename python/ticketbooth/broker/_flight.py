@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 
 from .. import _framing, _segments
+from .._limits import chunk_budget
 from .._proto.flight import flight_pb2 as fl
 from .._tickets import ExportTicket, ScopeTicket
 from ._auth import SESSION_HEADER, metadata_value
@@ -51,6 +52,11 @@ class FlightServicer:
         return service_handler(
             self, SERVICE, module=fl, raw_in=frozenset({"DoPut"}), raw_out=frozenset({"DoGet"})
         )
+
+    def send_limit(self) -> int:
+        """The largest FlightData DoGet sends: the broker's message limit (what a stock gRPC
+        client receives by default)."""
+        return self.store.limits.max_message_bytes
 
     # lookups ---------------------------------------------------------------------------------
     def _caller(self, context: Ctx) -> str | None:
@@ -95,9 +101,9 @@ class FlightServicer:
     async def DoGet(self, request: fl.Ticket, context: Ctx) -> AsyncIterator[bytes]:
         obj, _ = self._table(self._caller(context), request.ticket)
         data = _segments.map_segment(self.shm.file(obj.shm_name))  # pages outlive a release
-        lim = self.store.limits
+        limit = self.send_limit()
         found = await asyncio.to_thread(
-            _segments.segment_messages, data, lim.chunk_bytes, lim.max_message_bytes
+            _segments.segment_messages, data, chunk_budget(limit), limit
         )
         messages = iter(found)
 
