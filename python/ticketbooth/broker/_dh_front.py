@@ -81,13 +81,16 @@ class DhFlight(FlightServicer):
 
     @stream_refusals
     async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
-        """Import a table as pydeephaven sends it: each record batch is acknowledged with an
-        empty PutResult as it arrives (pydeephaven waits for the first, then returns while
-        its stream goes on); the export is pending until the stream ends."""
+        """Import a table as pydeephaven sends it: the schema and each record batch are
+        acknowledged with an empty PutResult as they arrive (pydeephaven waits for the
+        first, then returns while its stream goes on; a Deephaven server acks batches only,
+        so a table without rows hangs its import); the export is pending until the stream
+        ends."""
         sid, frame, it, target = await self._start_put(request_iterator, context)
         export_id = target.export_id
         if export_id is not None:
             self.sessions.begin_import(sid, export_id)
+        yield fl.PutResult()  # the schema: a table without rows gets its ack too
         acks: asyncio.Queue[None] = asyncio.Queue()
         done = asyncio.ensure_future(
             receive(self.core, sid, frame, it, target, lambda: acks.put_nowait(None))

@@ -24,12 +24,13 @@ from deephaven_core.proto import ticket_pb2 as ticket_pb
 
 from .._objects import MimeBundle
 from .._proto.v1 import broker_pb2 as pb
+from .._tickets import ExportTicket
 from ._dh_sessions import DhSessions
 from ._events import EventHub
 from ._plugin_stream import serve
 from ._plugins import HandlerRegistry
 from ._servicer import Ctx, refusals
-from ._store import BrokerError, StoredObject
+from ._store import Binding, BrokerError, StoredObject
 
 
 def bundle_json(wire: bytes) -> bytes:
@@ -90,6 +91,20 @@ class DhObjects:
         payload = bundle_json(_not_table(obj).payload)
         return object_pb.FetchObjectResponse(type=obj.type, data=payload)
 
+    def _followed(
+        self, sid: str, ticket: bytes, obj: StoredObject, binding: Binding | None
+    ) -> tuple[bytes, StoredObject, Binding | None]:
+        """An export fetched from a ticket that is still published stands for that ticket
+        (pydeephaven's plugin_client fetches before it connects): the stream then sends its
+        republishes and reaches its publisher's handler."""
+        origin = None
+        if binding is None and len(ticket) == 5:
+            origin = self.sessions.origins.get((sid, ExportTicket(ticket).id))
+        followed = self.store.bindings.get(origin) if origin else None
+        if followed is None:
+            return ticket, obj, binding
+        return followed.ticket.bytes, followed.obj, followed
+
     async def MessageStream(
         self, request_iterator: AsyncIterator[object_pb.StreamRequest], context: Ctx
     ) -> AsyncIterator[Any]:
@@ -105,6 +120,7 @@ class DhObjects:
             ticket = first.connect.source_id.ticket.ticket
             await self.sessions.ready(sid, ticket)
             obj, binding = self.store.resolve(sid, ticket)
+            ticket, obj, binding = self._followed(sid, ticket, obj, binding)
         except StopAsyncIteration:
             return
         except BrokerError as err:

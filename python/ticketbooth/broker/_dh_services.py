@@ -29,14 +29,19 @@ from ._store import Binding, BrokerError, StoredObject
 
 
 def _export_id(raw: bytes, what: str) -> int:
-    """The id of the export ticket a client chose for a result."""
+    """The id of the export ticket a client chose for a result (ids <= 0 are the server's,
+    as on a Deephaven server)."""
     try:
-        return ExportTicket(raw).id
+        export_id = ExportTicket(raw).id
     except ValueError:
+        export_id = 0
+    if export_id <= 0:
         raise BrokerError(
             grpc.StatusCode.INVALID_ARGUMENT,
-            f"{what} must be an export ticket (b'e' + int32 little-endian id); got {raw[:16]!r}",
-        ) from None
+            f"{what} must be an export ticket (b'e' + int32 little-endian id) with an id "
+            f"above 0 (ids <= 0 are the server's); got {raw[:16]!r}",
+        )
+    return export_id
 
 
 def _table(obj: StoredObject) -> StoredObject:
@@ -91,8 +96,9 @@ class DhServices:
     async def Release(self, request: session_pb.ReleaseRequest, context: Ctx) -> Any:
         raw = request.id.ticket
         sid = await self.sessions.enter(context, raw)
-        if isinstance(self.store.parse(raw), ExportTicket):
+        if isinstance(ticket := self.store.parse(raw), ExportTicket):
             self.store.release(sid, raw)
+            self.sessions.origins.pop((sid, ticket.id), None)
         # a shared or scope ticket is not this session's to release (pydeephaven releases
         # the tables fetch_table wraps around one): nothing to do, as on a Deephaven server
         return session_pb.ReleaseResponse()
@@ -101,7 +107,10 @@ class DhServices:
     async def ExportFromTicket(self, request: session_pb.ExportRequest, context: Ctx) -> Any:
         sid = await self.sessions.enter(context, request.source_id.ticket)
         export_id = _export_id(request.result_id.ticket, "result_id")
-        self.store.fetch(sid, request.source_id.ticket, export_id=export_id)
+        source = request.source_id.ticket
+        self.store.fetch(sid, source, export_id=export_id)
+        if not isinstance(self.store.parse(source), ExportTicket):
+            self.sessions.origins[(sid, export_id)] = source
         return session_pb.ExportResponse()
 
     @refusals

@@ -52,15 +52,19 @@ class DhSessions:
         # imports in progress: (session, export id) -> "" when done, else why it failed
         self._imports: dict[tuple[str, int], asyncio.Future[str]] = {}
         self._failed: dict[tuple[str, int], str] = {}
+        # exports fetched from a shared or scope ticket: (session, export id) -> that ticket
+        # (pydeephaven's plugin_client streams on such an export; it follows the ticket)
+        self.origins: dict[tuple[str, int], bytes] = {}
         self.store.closed_hooks.append(self._closed)
 
     def _closed(self, sid: str, reason: str) -> None:
         bearer = self._bearers.pop(sid, None)
         if bearer is not None:
             self._sids.pop(bearer, None)
-        for key in [k for k in (*self._imports, *self._failed) if k[0] == sid]:
+        for key in [k for k in (*self._imports, *self._failed, *self.origins) if k[0] == sid]:
             self._imports.pop(key, None)
             self._failed.pop(key, None)
+            self.origins.pop(key, None)
 
     # imports in progress -----------------------------------------------------------------------
     def begin_import(self, sid: str, export_id: int) -> asyncio.Future[str]:
