@@ -190,14 +190,19 @@ def report(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    """--rows, --rounds, --timeout and --heap (also bench_pydeephaven.py's)."""
     p.add_argument("--rows", type=int, default=10_000_000, help="table rows (default 10M)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     p.add_argument(
         "--timeout", type=float, default=300.0, help="seconds for each step (default 300)"
     )
     p.add_argument("--heap", default="8g", help="the Deephaven server's -Xmx (default 8g)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_run_args(p)
     add_output_args(p, wait_load=False)
     args = p.parse_args(argv)
     if args.rows < 1 or args.rounds < 1 or args.timeout <= 0:

@@ -48,7 +48,7 @@ from _broker import start_broker
 from _deephaven_rounds import Publisher
 from _tables_procs import run_child
 from _util import add_output_args, fmt_ms, fmt_s, log, machine_meta, summary, write_json
-from bench_deephaven import med, one_run
+from bench_deephaven import add_run_args, med, one_run
 
 PATHS = {
     "real": "(a) pydeephaven -> deephaven-server",
@@ -264,12 +264,7 @@ def report(data: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rows", type=int, default=10_000_000, help="table rows (default 10M)")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    p.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds for each step (default 300)"
-    )
-    p.add_argument("--heap", default="8g", help="the Deephaven server's -Xmx (default 8g)")
+    add_run_args(p)
     p.add_argument(
         "--connects", type=int, default=20, help="sessions timed per process (default 20)"
     )

@@ -41,6 +41,17 @@ def first_message(client: Any) -> tuple[dict[str, Any], list[Any]]:
     return json.loads(payload.decode("utf-8")), refs
 
 
+def check_streamed(session: Any, obj: ServerObject, handle: tb.SharedObject) -> None:
+    """plugin_client on `obj` sends the published bundle, with no references."""
+    client = session.plugin_client(obj)
+    try:
+        message, refs = first_message(client)
+    finally:
+        client.close()
+    assert refs == []
+    check_bundle(message, handle)
+
+
 def check_bundle(message: dict[str, Any], handle: tb.SharedObject) -> None:
     """The JSON display_data bundle carries exactly the published bundle's data."""
     assert set(message) >= {"data", "metadata"}
@@ -71,13 +82,7 @@ def test_plugin_client_gives_the_mime_bundle(
 ) -> None:
     name, handle = chart
     pdh = clients.pdh()
-    client = pdh.plugin_client(pdh.exportable_objects[name])
-    try:
-        message, refs = first_message(client)
-    finally:
-        client.close()
-    assert refs == []
-    check_bundle(message, handle)
+    check_streamed(pdh, pdh.exportable_objects[name], handle)
 
 
 def test_fetched_and_republished_to_a_shared_ticket(
@@ -99,14 +104,7 @@ def test_fetched_and_republished_to_a_shared_ticket(
     assert obj.bundle.to_wire() == handle.bundle.to_wire()
     assert s.info(tb.SharedTicket(shared.bytes)).type == "Figure"
 
-    sub = clients.pdh()
-    client = sub.plugin_client(ServerObject(type="Figure", ticket=shared))
-    try:
-        message, refs = first_message(client)
-    finally:
-        client.close()
-    assert refs == []
-    check_bundle(message, handle)
+    check_streamed(clients.pdh(), ServerObject(type="Figure", ticket=shared), handle)
 
 
 def test_figure_is_not_a_table(clients: Clients, chart: tuple[str, tb.SharedObject]) -> None:
