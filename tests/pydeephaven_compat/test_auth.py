@@ -93,3 +93,33 @@ def test_anonymous_beyond_loopback_is_refused(tmp_path: Path) -> None:
         b.stop()
     log = (tmp_path / "ticketbooth-broker.log").read_text()
     assert "anonymous" in log.lower(), log
+
+
+def test_a_users_token_opens_that_users_session(runtime_dir: Path, tmp_path: Path) -> None:
+    """On a team broker (--users-file) a user's token is a pre-shared key too: the
+    pydeephaven session is that user's (`ticketbooth ls` names them as the publisher)."""
+    import secrets
+
+    import ticketbooth as tb
+
+    token = secrets.token_urlsafe(32)
+    users = tmp_path / "users"
+    users.write_text(f"alice {token}\n")
+    users.chmod(0o600)
+    b = start_dh_broker(runtime_dir, "--users-file", str(users))
+    try:
+        s = connect(b, auth_token=token)
+        try:
+            data = sample_table(5)
+            s.bind_table("alices", s.import_table(data))
+            other = tb.Session(b.url, token=b.token, start_broker=False)
+            try:
+                listed = {o.name: o.publisher for o in other.list_objects()}
+                assert listed["alices"].startswith("alice: pydeephaven "), listed
+                same(other.fetch_table("alices").to_arrow(), data)
+            finally:
+                other.close()
+        finally:
+            close_quietly(s)
+    finally:
+        b.stop()

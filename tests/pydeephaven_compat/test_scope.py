@@ -3,12 +3,15 @@ exportable_objects and ticketbooth's ScopeTicket names are one namespace."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from pydeephaven import DHError
 from pydeephaven.ticket import ScopeTicket
 
 import ticketbooth as tb
-from tests.pydeephaven_compat.conftest import Clients, same, sample_table, unique
+from tests.conftest import BrokerProcess, run_child
+from tests.pydeephaven_compat.conftest import PSK, Clients, same, sample_table, unique
 
 
 def test_bind_table_is_seen_by_both_clients(clients: Clients) -> None:
@@ -89,3 +92,33 @@ def test_names_are_listed_once_each(clients: Clients) -> None:
     tables = pdh.tables
     assert tables.count(a) == 1 and tables.count(b) == 1
     assert len(tables) == len(set(tables))
+
+
+def test_a_bound_name_outlives_the_script(dh_broker: BrokerProcess, clients: Clients) -> None:
+    """As a variable on a Deephaven server: a script binds a table, drops it and exits; the
+    name stays (for both clients) until it is bound again, from either side."""
+    name = unique("from_script")
+    run_child(
+        f"""
+        import pyarrow as pa
+        from pydeephaven import Session
+        s = Session(host="127.0.0.1", port={dh_broker.deephaven_port},
+                    auth_type={PSK!r}, auth_token={dh_broker.token!r})
+        s.bind_table({name!r}, s.import_table(pa.table({{"v": [1, 2, 3]}})))  # dropped at once
+        s.close()
+        """,
+        dict(os.environ),
+        timeout=60,
+    )
+    s = clients.tbs()
+    assert s.fetch_table(name).to_arrow().column("v").to_pylist() == [1, 2, 3]
+    pdh = clients.pdh()
+    assert name in pdh.tables
+    second = sample_table(7)
+    pdh.bind_table(name, pdh.import_table(second))  # bound again by another session
+    same(clients.read(clients.pdh(), ScopeTicket.scope_ticket(name)), second)
+    third = sample_table(9, seed=3)
+    s.publish_table(third, name)  # and by ticketbooth
+    same(clients.read(clients.pdh(), ScopeTicket.scope_ticket(name)), third)
+    versions = {o.name: o.version for o in s.list_objects()}
+    assert versions[name] == 3

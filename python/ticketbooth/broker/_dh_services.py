@@ -127,8 +127,12 @@ class DhServices:
         return session_pb.PublishResponse()
 
     def _publish(self, sid: str, source: bytes, result: bytes) -> None:
-        """Publish what `source` names; a shared or scope source is exported first (under a
-        server-chosen id, held until the session ends), as the store publishes exports."""
+        """Publish what `source` names. To a scope name: bound for good (`DhSessions.bind`).
+        Else a shared or scope source is exported first (under a server-chosen id, held
+        until the session ends), as the store publishes exports."""
+        if isinstance(self.store.parse(result), ScopeTicket):
+            self.sessions.bind(sid, self.store.resolve(sid, source)[0], result)
+            return
         if not isinstance(self.store.parse(source), ExportTicket):
             export_id, _, _ = self.store.fetch(sid, source)
             source = ExportTicket.export_ticket(export_id).bytes

@@ -12,6 +12,11 @@ the upload goes on (its Flight stream ends when the writer is collected): an exp
 imported is pending, and a call that names it waits for the import to end (as Deephaven's
 export futures do), then finds it or the reason the import failed.
 
+A name a Deephaven client binds (bind_table, or publish to a scope ticket) stays bound after
+that client's session ends, as a variable does on a Deephaven server: it is held by a
+broker-side session of the client's user (one per user, never expiring) until the name is
+bound again (by either kind of client) or unpublished, or the broker stops.
+
 Export ids the server chooses for a Deephaven session are negative (as Deephaven's own are),
 so they never take an id the client will choose (pydeephaven counts up from 1).
 """
@@ -29,7 +34,7 @@ from .._cli_values import shown
 from .._tickets import ExportTicket
 from ._auth import TOKEN_HEADER, metadata_value, token_user
 from ._servicer import Core, Ctx
-from ._store import BrokerError
+from ._store import Binding, BrokerError, StoredObject
 
 log = logging.getLogger("ticketbooth.broker")
 PSK = "io.deephaven.authentication.psk.PskAuthenticationHandler"
@@ -55,7 +60,10 @@ class DhSessions:
         # exports fetched from a shared or scope ticket: (session, export id) -> that ticket
         # (pydeephaven's plugin_client streams on such an export; it follows the ticket)
         self.origins: dict[tuple[str, int], bytes] = {}
+        self._holders: dict[str, str] = {}  # user -> the session holding their bound names
+        self._bound: dict[bytes, tuple[str, int]] = {}  # name -> (holder, its export)
         self.store.closed_hooks.append(self._closed)
+        self.store.hooks.append(self._changed)
 
     def _closed(self, sid: str, reason: str) -> None:
         bearer = self._bearers.pop(sid, None)
@@ -65,6 +73,47 @@ class DhSessions:
             self._imports.pop(key, None)
             self._failed.pop(key, None)
             self.origins.pop(key, None)
+
+    # names bound by Deephaven clients --------------------------------------------------------
+    def bind(self, sid: str, obj: StoredObject, name: bytes) -> None:
+        """Publish `obj` under the scope ticket `name`, held by the user's holder session."""
+        holder = self._holder(self.store.session(sid).user)
+        export_id = self.store.export_object(holder, obj)
+        old = self._bound.get(name)
+        self._bound[name] = (holder, export_id)
+        try:
+            self.store.publish(holder, ExportTicket.export_ticket(export_id).bytes, name)
+        except BrokerError:
+            if old is None:
+                del self._bound[name]
+            else:
+                self._bound[name] = old
+            self._release(holder, export_id)
+            raise
+        if old is not None:
+            self._release(*old)
+
+    def _holder(self, user: str) -> str:
+        sid = self._holders.get(user)
+        if sid is None or sid not in self.store.sessions:
+            state = self.store.open_session("pydeephaven scope", user=user)
+            state.ids = itertools.count(-1, -1)
+            self.store.attach(state.sid)  # never expires
+            sid = self._holders[user] = state.sid
+        return sid
+
+    def _changed(self, kind: str, binding: Binding, reason: str) -> None:
+        """A bound name now names something else (or nothing): its holder's export goes."""
+        held = self._bound.get(binding.ticket.bytes)
+        if held is None or ((binding.session_id, binding.export_id) == held and kind != "released"):
+            return
+        del self._bound[binding.ticket.bytes]
+        asyncio.get_running_loop().call_soon(self._release, *held)
+
+    def _release(self, holder: str, export_id: int) -> None:
+        state = self.store.sessions.get(holder)
+        if state is not None and export_id in state.exports:
+            self.store.release(holder, ExportTicket.export_ticket(export_id).bytes)
 
     # imports in progress -----------------------------------------------------------------------
     def begin_import(self, sid: str, export_id: int) -> asyncio.Future[str]:
