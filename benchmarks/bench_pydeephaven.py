@@ -20,8 +20,9 @@ apart (it also sets up gRPC in that process).
 
 K interleaved rounds (default 3), the order of the paths alternating; every step has a
 timeout (--timeout). Before each path's run and each connect process, the benchmark waits
-(at most 20 s) until both servers are idle (under 10% of a core over 0.5 s): with 2 cores,
-the JVM's collector after a run of (a) would otherwise slow the next run of (b), or back.
+(at most 20 s) until both servers (and, before a run, the publishers) are idle: under 10%
+of a core in three 0.5 s windows in a row. With 2 cores, the JVM's collector after a run
+of (a), which comes in bursts, would otherwise slow the next run of (b), or back.
 Figures are medians (the connect: of all C x K sessions); GB/s is ``table.nbytes /
 seconds`` (1 GB = 1e9 bytes). Targets: the broker's throughput at least
 2x the real server's for the import and 3x for fetch + to_arrow (time (a)/(b)), and its
@@ -57,8 +58,8 @@ PATHS = {
 # (what, the broker's result as a multiple of the real server's, at least / at most)
 TARGETS = {"import": 2.0, "fetch": 3.0, "connect_ms": 20.0}
 SERIES = ("import_s", "publish_s", "fetch_s", "connect_s", "first_connect_s", "close_s")
-QUIET = 0.10  # settled: the servers together use under 10% of a core over SETTLE_WINDOW
-SETTLE_WINDOW, SETTLE_CAP = 0.5, 20.0
+QUIET = 0.10  # settled: the processes together use under 10% of a core over SETTLE_WINDOW,
+SETTLE_WINDOW, SETTLE_QUIET_WINDOWS, SETTLE_CAP = 0.5, 3, 20.0  # three windows in a row
 
 
 def cpu_seconds(pid: int) -> float:
@@ -71,15 +72,16 @@ def cpu_seconds(pid: int) -> float:
 
 
 def settle(pids: list[int]) -> float:
-    """Wait (at most SETTLE_CAP s) until the servers are idle, so that neither path runs while
-    the other's server still works on its last run (the JVM's collector, on 2 cores)."""
+    """Wait (at most SETTLE_CAP s) until the servers and publishers are idle, so that neither
+    path runs while the other's processes still work on its last run (the JVM's collector
+    comes in bursts, on 2 cores)."""
     t0 = time.monotonic()
     used = sum(map(cpu_seconds, pids))
-    while time.monotonic() - t0 < SETTLE_CAP:
+    quiet = 0
+    while time.monotonic() - t0 < SETTLE_CAP and quiet < SETTLE_QUIET_WINDOWS:
         time.sleep(SETTLE_WINDOW)
         now = sum(map(cpu_seconds, pids))
-        if now - used < QUIET * SETTLE_WINDOW:
-            break
+        quiet = quiet + 1 if now - used < QUIET * SETTLE_WINDOW else 0
         used = now
     return time.monotonic() - t0
 
@@ -153,7 +155,7 @@ def bench(rows: int, rounds: int, timeout: float, heap: str, connects: int) -> d
                 ):
                     continue
                 nbytes = pubs[key].ready["nbytes"]
-                waited.append(settle(pids))
+                waited.append(settle(pids + [p.proc.pid for p in pubs.values()]))
                 one_run(key, pubs, res[key], {"role": "fetch", **base, **where[key]})
             for key in keys:
                 log(f"round {r + 1}/{rounds}: {key}, {connects} connects")
