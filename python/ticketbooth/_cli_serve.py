@@ -138,7 +138,7 @@ def _serve_config(args: argparse.Namespace) -> tuple[Any, str]:
         idle_timeout_s=args.idle_timeout,
         deephaven_port=args.deephaven_port,
         deephaven_anonymous=args.deephaven_anonymous,
-        deephaven_session_ttl_s=args.deephaven_session_ttl or 60.0,
+        deephaven_session_ttl_s=args.deephaven_session_ttl or BrokerConfig.deephaven_session_ttl_s,
         connection_file=_check_connection_file(
             args.connection_file or _discovery.connection_file_path()
         ),

@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 
-from ._store import BrokerError
+from ._refusals import BrokerError
 
 TOKEN_HEADER = "authorization"
 SESSION_HEADER = "x-ticketbooth-session"

@@ -73,11 +73,10 @@ class DhFlight(FlightServicer):
         as they are (16 MiB from import_table): they go back whole, without re-chunking."""
         return max(SEND_BYTES, self.store.limits.max_message_bytes)
 
-    @stream_refusals
-    async def DoGet(self, request: fl.Ticket, context: Ctx) -> AsyncIterator[bytes]:
-        await self.sessions.ready(self.sessions.flight_caller(context), request.ticket)
-        async for frame in super().DoGet(request, context):
-            yield frame
+    async def _ready(self, sid: str | None, ticket: bytes) -> None:
+        """An export pydeephaven is still uploading is read once its import ends."""
+        if sid is not None:
+            await self.sessions.ready(sid, ticket)
 
     @stream_refusals
     async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:

@@ -29,8 +29,9 @@ from ._dh_sessions import DhSessions
 from ._events import EventHub
 from ._plugin_stream import serve
 from ._plugins import HandlerRegistry
+from ._refusals import BrokerError
 from ._servicer import Ctx, refusals
-from ._store import Binding, BrokerError, StoredObject
+from ._store import Binding, StoredObject
 
 
 def bundle_json(wire: bytes) -> bytes:
@@ -97,9 +98,9 @@ class DhObjects:
         """An export fetched from a ticket that is still published stands for that ticket
         (pydeephaven's plugin_client fetches before it connects): the stream then sends its
         republishes and reaches its publisher's handler."""
-        origin = None
-        if binding is None and len(ticket) == 5:
-            origin = self.sessions.origins.get((sid, ExportTicket(ticket).id))
+        if binding is not None:  # a published ticket: followed already
+            return ticket, obj, binding
+        origin = self.sessions.origins.get((sid, ExportTicket(ticket).id))
         followed = self.store.bindings.get(origin) if origin else None
         if followed is None:
             return ticket, obj, binding

@@ -24,8 +24,9 @@ from .._segments import END_OF_STREAM
 from .._tickets import ExportTicket, ScopeTicket, SharedTicket
 from ._dh_sessions import DhSessions
 from ._events import Event, EventHub
+from ._refusals import BrokerError
 from ._servicer import Ctx, refusals, stream_refusals
-from ._store import Binding, BrokerError, StoredObject
+from ._store import Binding, StoredObject
 
 
 def _export_id(raw: bytes, what: str) -> int:

@@ -33,8 +33,9 @@ import grpc
 from .._cli_values import shown
 from .._tickets import ExportTicket
 from ._auth import TOKEN_HEADER, metadata_value, token_user
+from ._refusals import BrokerError
 from ._servicer import Core, Ctx
-from ._store import Binding, BrokerError, StoredObject
+from ._store import Binding, StoredObject
 
 log = logging.getLogger("ticketbooth.broker")
 PSK = "io.deephaven.authentication.psk.PskAuthenticationHandler"
@@ -138,9 +139,10 @@ class DhSessions:
     async def ready(self, sid: str, *tickets: bytes) -> None:
         """Wait until the exports `tickets` name are imported; refuse a failed import."""
         for raw in tickets:
-            if len(raw) != 5 or raw[:1] != b"e":
+            try:
+                key = (sid, ExportTicket(raw).id)
+            except ValueError:  # not an export ticket: nothing is imported under it
                 continue
-            key = (sid, ExportTicket(raw).id)
             done = self._imports.get(key)
             if done is not None:
                 try:

@@ -23,8 +23,9 @@ from .._proto.flight import flight_pb2 as fl
 from .._tickets import ExportTicket, ScopeTicket
 from ._auth import SESSION_HEADER, metadata_value
 from ._flight_put import PutTarget, put_target, receive
+from ._refusals import BrokerError
 from ._servicer import Core, Ctx, refusals, stream_refusals
-from ._store import Binding, BrokerError, StoredObject
+from ._store import Binding, StoredObject
 from ._wire import service_handler
 
 SERVICE = "FlightService"
@@ -97,9 +98,14 @@ class FlightServicer:
         )
 
     # the served methods ------------------------------------------------------------------------
+    async def _ready(self, sid: str | None, ticket: bytes) -> None:
+        """Wait until what `ticket` names can be read (Deephaven clients' pending imports)."""
+
     @stream_refusals
     async def DoGet(self, request: fl.Ticket, context: Ctx) -> AsyncIterator[bytes]:
-        obj, _ = self._table(self._caller(context), request.ticket)
+        sid = self._caller(context)
+        await self._ready(sid, request.ticket)
+        obj, _ = self._table(sid, request.ticket)
         data = _segments.map_segment(self.shm.file(obj.shm_name))  # pages outlive a release
         limit = self.send_limit()
         found = await asyncio.to_thread(

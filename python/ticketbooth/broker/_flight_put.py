@@ -21,8 +21,8 @@ from .._errors import InvalidInputError
 from .._proto.flight import flight_pb2 as fl
 from .._proto.v1 import broker_pb2 as pb
 from .._tickets import ExportTicket, ScopeTicket, ticket_from_bytes
+from ._refusals import BrokerError
 from ._servicer import Core
-from ._store import BrokerError
 from ._upload import TableUpload
 
 IMPORT_COMMAND = b"ticketbooth:import"

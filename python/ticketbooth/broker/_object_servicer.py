@@ -15,8 +15,9 @@ from .._proto.v1 import broker_pb2_grpc as pb_grpc
 from ._events import Event, EventHub
 from ._plugin_stream import serve
 from ._plugins import HandlerRegistry
+from ._refusals import BrokerError
 from ._servicer import Core, Ctx, refusals, stream_refusals
-from ._store import Binding, BrokerError, Budget, StoredObject
+from ._store import Binding, Budget, StoredObject
 
 OBJECT_TYPES = (FIGURE_TYPE,)
 

@@ -20,7 +20,8 @@ from .._tickets import ExportTicket
 from ._events import Event, EventHub, Watcher
 from ._plugins import HandlerRegistry
 from ._queues import ByteQueue, QueueFull, behind
-from ._store import Binding, BrokerError, Store, StoredObject
+from ._refusals import BrokerError
+from ._store import Binding, Store, StoredObject
 
 REQUEST_TIMEOUT_S = 30.0
 

@@ -108,7 +108,7 @@ class Broker:
         )
         self.server.add_insecure_port(self.url)
         if self.config.port is not None:
-            self.tcp_url = self._add_tcp(self.server, self.config.port)
+            self.tcp_url, _ = self._add_tcp(self.server, self.config.port)
         if self.config.deephaven_port is not None:
             await self._start_deephaven(self.config.deephaven_port)
         await self.server.start()
@@ -144,12 +144,12 @@ class Broker:
         dh = DhSessions(self.core, cfg.deephaven_session_ttl_s, cfg.deephaven_anonymous)
         self.dh_server = _grpc_server(min(limits.max_object_bytes + (1 << 20), 2**31 - 1))
         self.dh_server.add_generic_rpc_handlers(handlers(self.core, dh, self.hub, self.handlers))
-        url = self._add_tcp(self.dh_server, port)
-        self.deephaven_port = int(url.rsplit(":", 1)[1])
+        _, self.deephaven_port = self._add_tcp(self.dh_server, port)
         await self.dh_server.start()
 
-    def _add_tcp(self, server: grpc.aio.Server, wanted_port: int) -> str:
+    def _add_tcp(self, server: grpc.aio.Server, wanted_port: int) -> tuple[str, int]:
         """Listen on TCP; with TLS when either certificate file is configured (then both are).
+        Returns the URL and the port bound.
 
         Raises:
             InvalidInputError: a port outside 0..65535, unusable TLS files, or an address
@@ -171,7 +171,7 @@ class Broker:
         except RuntimeError:  # grpc says only "Failed to bind": find out why
             why = _connection.bind_problem(cfg.host, wanted)
             raise InvalidInputError(why or f"cannot listen on {address}") from None
-        return ("grpcs://" if tls else "") + _connection.tcp_address(cfg.host, port)
+        return ("grpcs://" if tls else "") + _connection.tcp_address(cfg.host, port), port
 
     def _write_connection_file(self) -> None:
         if not self.config.connection_file:

@@ -20,8 +20,9 @@ from .._proto.v1 import broker_pb2_grpc as pb_grpc
 from .._tickets import ExportTicket
 from .._version import PROTOCOL, __version__
 from ._auth import SESSION_HEADER, check_token, metadata_value
+from ._refusals import BrokerError
 from ._shm import ShmDir
-from ._store import Binding, BrokerError, Store, StoredObject
+from ._store import Binding, Store, StoredObject
 
 log = logging.getLogger("ticketbooth.broker")
 Ctx = grpc.aio.ServicerContext[Any, Any]

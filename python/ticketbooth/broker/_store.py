@@ -9,27 +9,18 @@ Pure bookkeeping with no I/O, so every lifetime rule is unit-testable without a 
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
 
 from .._limits import Limits
 from .._tickets import ExportTicket, ScopeTicket, SharedTicket, Ticket, ticket_from_bytes
-
-
-class BrokerError(Exception):
-    """A refusal: a gRPC status code and a message a person can act on."""
-
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+from ._refusals import BrokerError, not_found
 
 
 @dataclass(eq=False)
@@ -96,16 +87,6 @@ EventHook = Callable[[str, Binding, str], None]
 ticket was released: "released", "closed" or "expired"."""
 
 
-def _not_found(ticket: Ticket, names: Iterable[str] = ()) -> BrokerError:
-    if isinstance(ticket, ExportTicket):
-        what = f"export {ticket.id} does not exist in this session (released, or never created)"
-    elif isinstance(ticket, ScopeTicket):
-        what = f"nothing is published under the name {ticket.name!r}" + _known(ticket.name, names)
-    else:
-        what = f"shared ticket {ticket} is not published (released, or its publisher is gone)"
-    return BrokerError(grpc.StatusCode.NOT_FOUND, what)
-
-
 def _check_free(state: SessionState, export_id: int | None) -> None:
     """Refuse a client-chosen export id the session already uses."""
     if export_id is not None and export_id in state.exports:
@@ -113,19 +94,6 @@ def _check_free(state: SessionState, export_id: int | None) -> None:
             grpc.StatusCode.ALREADY_EXISTS,
             f"export {export_id} already exists in this session; release it or pick another id",
         )
-
-
-def _known(name: str, names: Iterable[str], shown: int = 8) -> str:
-    """ "; did you mean 'sales'? published: a, b, ..." for a scope name that does not exist."""
-    ordered = sorted(names)
-    if not ordered:
-        return "; no names are published yet"
-    close = difflib.get_close_matches(name, ordered, n=1)
-    more = f" and {len(ordered) - shown} more" if len(ordered) > shown else ""
-    listed = f"{', '.join(ordered[:shown])}{more}"
-    if close:
-        return f"; did you mean {close[0]!r}? Published: {listed}"
-    return f"; published: {listed}"
 
 
 class Store:
@@ -290,7 +258,7 @@ class Store:
             )
         binding = self.bindings.get(ticket.bytes)
         if binding is None:
-            raise _not_found(ticket, self.scope_names())
+            raise not_found(ticket, self.scope_names())
         return binding.obj, binding
 
     def resolve(
@@ -308,11 +276,11 @@ class Store:
                 )
             obj = state.exports.get(ticket.id)
             if obj is None:
-                raise _not_found(ticket)
+                raise not_found(ticket)
             return obj, None
         binding = self.bindings.get(ticket.bytes)
         if binding is None:
-            raise _not_found(ticket, self.scope_names())
+            raise not_found(ticket, self.scope_names())
         binding = self._version(ticket, binding, version)
         return binding.obj, binding
 
@@ -334,7 +302,7 @@ class Store:
             )
         obj = state.exports.get(src.id)
         if obj is None:
-            raise _not_found(src)
+            raise not_found(src)
         dst = self.parse(result)
         if isinstance(dst, ExportTicket):
             raise BrokerError(
@@ -357,12 +325,12 @@ class Store:
         ticket = self.parse(raw)
         if isinstance(ticket, ExportTicket):
             if ticket.id not in state.exports:
-                raise _not_found(ticket)
+                raise not_found(ticket)
             self._release_export(state, ticket.id, "released")
             return
         binding = self.bindings.get(ticket.bytes)
         if binding is None:
-            raise _not_found(ticket)
+            raise not_found(ticket)
         if binding.session_id != sid and not self._same_user(binding.session_id, state):
             raise BrokerError(
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -382,7 +350,7 @@ class Store:
         ticket = self.parse(raw)
         binding = None if isinstance(ticket, ExportTicket) else self.bindings.get(ticket.bytes)
         if binding is None:
-            raise _not_found(ticket)
+            raise not_found(ticket)
         self._unbind(binding, "released")
 
     def scope_bindings(self) -> list[Binding]:

@@ -13,8 +13,8 @@ import grpc
 
 from .. import _segments
 from .._proto.v1 import broker_pb2 as pb
+from ._refusals import BrokerError
 from ._servicer import Core, Ctx, refusals
-from ._store import BrokerError
 from ._wire import service_handler
 
 
