@@ -82,9 +82,9 @@ class DhFlight(FlightServicer):
     async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
         """Import a table as pydeephaven sends it: the schema and each record batch are
         acknowledged with an empty PutResult as they arrive (pydeephaven waits for the
-        first, then returns while its stream goes on; a Deephaven server acks batches only,
-        so a table without rows hangs its import); the export is pending until the stream
-        ends."""
+        first, then returns while its stream goes on; deephaven-server 42.7 acks batches
+        only, so there a table without rows hangs its import); the export is pending until
+        the stream ends."""
         sid, frame, it, target = await self._start_put(request_iterator, context)
         export_id = target.export_id
         if export_id is not None:
