@@ -148,7 +148,26 @@ def jump_split(
             lambda t: (origin_ms + t) / 1e3 - skew,
             "rows painted",
         )
+    elif st.get("http"):
+        out["split"] = http_split(st["http"], (st["done"] - st["t0"]) / 1e3)
+    out["http"] = st.get("http") or []  # Resource Timing of each window fetched (HTTP_WINDOWS_JS)
+    out["http_windows"] = len(out["http"])
+    out["http_bytes"] = sum(int(h[3] or 0) for h in st.get("http") or [])
     return out
+
+
+def http_split(entries: list[list[float]], total_s: float) -> list[tuple[str, float]]:
+    """A jump the server extension answered: its first window request's Resource Timing
+    (ms after the scroll was set) split into the page's, the server's and the paint's parts."""
+    start, first_byte, last_byte, _, sent, server_ms = entries[0]
+    return [
+        ("scroll set -> fetch() of the window (HTTP)", start / 1e3),
+        ("fetch() -> request on the wire", (sent - start) / 1e3),
+        ("request -> first byte of the answer", (first_byte - sent) / 1e3),
+        ("  of which in the server's handler", (server_ms or 0.0) / 1e3),
+        ("first -> last byte", (last_byte - first_byte) / 1e3),
+        ("last byte -> rows painted", total_s - last_byte / 1e3),
+    ]
 
 
 def message_rows(

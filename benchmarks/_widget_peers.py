@@ -75,17 +75,36 @@ def kernel_rss(pid: int) -> dict[str, int]:
 
 
 def ws_window(page: Any, lo: float, hi: float) -> dict[str, Any]:
-    """Kernel websocket traffic with page time in [lo, hi]: bytes and messages per direction."""
+    """What the widget exchanged with page time in [lo, hi]: kernel websocket messages, and
+    requests to the server extension (`ticketbooth/api/`, counted as a message each way, their
+    bytes as Resource Timing's transferSize: headers and body). Bytes and messages per
+    direction, and a count per kind ("in:comm_msg", "in:http window", ...)."""
     rows = page.evaluate(
         "([lo, hi]) => (window.__kWs || []).filter((m) => m[1] >= lo && m[1] <= hi)", [lo, hi]
     )
     out: dict[str, Any] = {"bytes_in": 0, "bytes_out": 0, "msgs_in": 0, "msgs_out": 0, "types": {}}
-    for direction, _t, n, _chan, kind in rows:
+
+    def count(direction: str, n: int, kind: str) -> None:
         out[f"bytes_{direction}"] += n
         out[f"msgs_{direction}"] += 1
         key = f"{direction}:{kind}"
         out["types"][key] = out["types"].get(key, 0) + 1
+
+    for direction, _t, n, _chan, kind in rows:
+        count(direction, n, kind)
+    for name, size in page.evaluate(SERVER_REQUESTS_JS, [lo, hi]):
+        count("out", 0, f"http {name}")
+        count("in", int(size or 0), f"http {name}")
     return out
+
+
+# requests to the server extension started in [lo, hi] (page time): endpoint and bytes received
+SERVER_REQUESTS_JS = """([lo, hi]) => performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('/ticketbooth/api/') && e.startTime >= lo && e.startTime <= hi)
+  .map((e) => [new URL(e.name).pathname.split('/ticketbooth/api/')[1], e.transferSize])"""
+# set in every page: Resource Timing keeps 250 entries by default, and a JupyterLab page
+# loads more than that
+RESOURCE_BUFFER_JS = "performance.setResourceTimingBufferSize(100000);"
 
 
 def _now(page: Any) -> float:

@@ -78,7 +78,7 @@ from _widget_analysis import (
     report,
     response_path,
 )
-from _widget_peers import peer_cells, run_peers
+from _widget_peers import RESOURCE_BUFFER_JS, peer_cells, run_peers
 from _widget_peers_report import peers_header, report_peers, summarize_peers
 from _widget_probe import (
     ECHO_CELL,
@@ -124,6 +124,15 @@ def first_paint(page: Any, k: int, arg: dict[str, Any], timeout_ms: int) -> dict
     return st
 
 
+# windows the page fetched from the server extension since `t0` (the jump's start): when each
+# request started, its first byte and its last byte arrived, its size, when it was sent, ms
+# after t0, and the server's own time for it (Resource Timing, Server-Timing)
+HTTP_WINDOWS_JS = """(t0) => performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('/ticketbooth/api/window') && e.startTime >= t0)
+  .map((e) => [e.startTime - t0, e.responseStart - t0, e.responseEnd - t0, e.transferSize,
+    e.requestStart - t0, (e.serverTiming.find((t) => t.name === 'window') || {}).duration])"""
+
+
 def scroll_jumps(page: Any, k: int, rows: int, jumps: int, seed: int) -> list[dict[str, Any]]:
     scroller = code_cell(page, k).locator(".tb-scroller").first
     scroller.scroll_into_view_if_needed()
@@ -139,6 +148,7 @@ def scroll_jumps(page: Any, k: int, rows: int, jumps: int, seed: int) -> list[di
             log(f"jump {j}: not done after 15 s: {page.evaluate('() => window.__tbJump')}")
         st: dict[str, Any] = page.evaluate("() => window.__tbJump")
         st["frac"] = frac
+        st["http"] = page.evaluate(HTTP_WINDOWS_JS, st["t0"])
         out.append(st)
         time.sleep(0.8)  # prefetches land, the kernel is idle again
     return out
@@ -212,13 +222,19 @@ def _bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
             raw = None
             if not args.peers_only:
-                context = new_context(WS_PROBE_JS, *([MSG_LOG_JS] if args.trace_messages else []))
+                probes = [
+                    WS_PROBE_JS,
+                    RESOURCE_BUFFER_JS,
+                    *([MSG_LOG_JS] if args.trace_messages else []),
+                ]
+                context = new_context(*probes)
                 raw = _classic_page(lab, browser, context, args, base)
                 context.close()
             if peers:
                 if raw is not None:
                     shutdown_kernels(lab)  # frees notebook B's kernel (its 10M-row DataFrame)
-                context = new_context(KERNEL_WS_JS)  # a fresh page: nothing of B's run in it
+                # a fresh page: nothing of B's run in it
+                context = new_context(KERNEL_WS_JS, RESOURCE_BUFFER_JS)
                 lab.write_notebook("P.ipynb", *peer_cells(args.rounds))
                 data["peers"] = run_peers(context, lab, args, pub, table)
                 data["peers"]["perspective"] = args.perspective_version
