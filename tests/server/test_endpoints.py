@@ -87,6 +87,38 @@ async def test_a_republished_table_answers_409_with_the_new_version(
     assert resp.headers["X-Ticketbooth-Rows"] == "2"
 
 
+async def test_a_version_held_here_is_served_until_a_newer_one_is_fetched(
+    jp_fetch: Any, publisher: tb.Session
+) -> None:
+    """A view scrolling version 1 gets its rows from the table this server holds, without
+    asking the broker (a republish reaches the view through its kernel or the events); once
+    the server fetched version 2 it lets version 1 go, and asking for it answers 409."""
+    await off_loop(publisher.publish_table, TABLE, "sales")
+
+    async def window(**params: Any) -> Any:
+        return await jp_fetch("ticketbooth", "api", "window", params={"ticket": "sales", **params})
+
+    assert (await window(version=1)).headers["X-Ticketbooth-Version"] == "1"  # now held
+    await off_loop(publisher.publish_table, TABLE.slice(0, 2), "sales")
+    resp = await window(version=1, start=3, end=4)
+    assert resp.headers["X-Ticketbooth-Version"] == "1"
+    assert pa.ipc.open_stream(resp.body).read_all().to_pydict() == {"n": [2], "s": ["b"]}
+    assert "window;dur=" in resp.headers["Server-Timing"]
+    code, body = await error_of(  # sorting is not cut from the held table: the broker is asked
+        jp_fetch,
+        "ticketbooth",
+        "api",
+        "window",
+        params={"ticket": "sales", "version": 1, "sort": '[{"column": "n"}]'},
+    )
+    assert code == 409 and body["version"] == 2
+    assert (await window()).headers["X-Ticketbooth-Rows"] == "2"  # version 2 fetched
+    code, body = await error_of(
+        jp_fetch, "ticketbooth", "api", "window", params={"ticket": "sales", "version": 1}
+    )
+    assert code == 409 and body["version"] == 2
+
+
 @pytest.mark.parametrize(
     ("params", "code", "words"),
     [

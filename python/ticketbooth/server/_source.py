@@ -98,6 +98,13 @@ class Window:
     row_end: int
 
 
+def _cut(windows: TableWindows, version: int, start: int, end: int) -> Window:
+    num_rows = windows.num_rows
+    row_start = max(0, min(start, num_rows))
+    row_end = max(row_start, min(end, num_rows, row_start + MAX_WINDOW_ROWS))
+    return Window(windows.window(start, end), version, num_rows, row_start, row_end)
+
+
 class ObjectSource:
     """Objects, windows and figure bundles for the HTTP endpoints.
 
@@ -149,12 +156,24 @@ class ObjectSource:
         self, ticket: Ticket, start: int, end: int, sort: list[dict[str, Any]], version: int | None
     ) -> Window:
         cached = self._table(ticket, version)
-        windows = self._ordered(cached, sort)
-        num_rows = windows.num_rows
-        data = windows.window(start, end)
-        row_start = max(0, min(start, num_rows))
-        row_end = max(row_start, min(end, num_rows, row_start + MAX_WINDOW_ROWS))
-        return Window(data, cached.table.version, num_rows, row_start, row_end)
+        return _cut(self._ordered(cached, sort), cached.table.version, start, end)
+
+    def held_window(
+        self, ticket: Ticket, start: int, end: int, sort: list[dict[str, Any]], version: int | None
+    ) -> Window | None:
+        """The unsorted window when `version` of the table is held here: a slice, no broker
+        call, so it is cut on the event loop (a scrolling view asks for the version it
+        shows). None: ask `window()`, which checks the version with the broker (a version
+        no longer held there answers StaleVersionError) and sorts off the loop."""
+        if version is None or sort:
+            return None
+        key = (ticket.bytes, version)
+        with self._lock:
+            cached = self._tables.get(key)
+            if cached is None:
+                return None
+            self._tables.move_to_end(key)
+        return _cut(cached.base, version, start, end)
 
     def close(self) -> None:
         with self._lock:
