@@ -2,6 +2,9 @@
 // and when it is silent for `graceMs` (busy) or cannot be reached (comm closed, kernel shut
 // down) asks the Jupyter server for the same rows; the first usable answer wins. After the
 // kernel failed, requests go to HTTP straight away and the comm is tried again now and then.
+// With `preferHttp` the order turns round while the server is known: the server first (a
+// window comes back in ~8 ms over HTTP, ~25 ms through the kernel's messages), the kernel
+// when the server refuses, answers stale, or is silent for `httpGraceMs`.
 import type { Table } from "@uwdata/flechette";
 import { isStaleError, type DataSource, type RendererName } from "./datasource";
 import { abortError, isAbortError } from "./protocol";
@@ -13,7 +16,16 @@ export interface FallbackOptions {
   retryMs?: number;
   /** Told when the kernel is found failed (true) or answering again (false). */
   onKernelFailed?: (failed: boolean) => void;
+  /** true: ask the server first (its answer comes sooner) and the kernel only when the server
+   * fails or is silent for `httpGraceMs`; asked per request, used once the server is known. */
+  preferHttp?: () => boolean;
+  /** How long the server may take, when asked first, before the kernel is asked too (ms). */
+  httpGraceMs?: number;
+  /** Told of each window the server answered (the kernel did not see it asked for). */
+  onHttpWindow?: (rowStart: number, rowEnd: number) => void;
 }
+
+type Via = "comm" | "http";
 
 /** A send on a closed comm throws at once: the kernel is gone, not just busy. */
 function isCommDead(err: unknown): boolean {
@@ -43,7 +55,20 @@ export class FallbackDataSource implements DataSource {
   }
 
   window(rowStart: number, rowEnd: number, version: number, signal?: AbortSignal): Promise<Table> {
-    return this.ask((s, sig) => s.window(rowStart, rowEnd, version, sig), signal);
+    return this.ask((s, sig) => s.window(rowStart, rowEnd, version, sig), signal, (via) => {
+      if (via === "http") this.opts.onHttpWindow?.(rowStart, rowEnd);
+    });
+  }
+
+  /** Find out now whether the server can be asked (else the first request goes to the
+   * kernel while this is found out). */
+  prepare(): void {
+    this.httpOnce();
+  }
+
+  /** A message to the kernel could not be sent: its comm is gone. */
+  markKernelFailed(): void {
+    this.setFailed(true);
   }
 
   renderer(name: RendererName, signal?: AbortSignal): Promise<Uint8Array | ArrayBuffer> {
@@ -83,7 +108,7 @@ export class FallbackDataSource implements DataSource {
     return p;
   }
 
-  private async ask<T>(ask: Ask<T>, signal?: AbortSignal): Promise<T> {
+  private async ask<T>(ask: Ask<T>, signal?: AbortSignal, answered?: (via: Via) => void): Promise<T> {
     if (signal?.aborted) throw abortError(signal.reason);
     this.httpOnce();
     // The comm request follows the caller's abort only while nothing answered: after HTTP
@@ -98,6 +123,7 @@ export class FallbackDataSource implements DataSource {
     signal?.addEventListener("abort", onAbort, { once: true });
     const failed = this.failed && !!this.httpSource;
     const useComm = !failed || Date.now() - this.lastCommTry >= (this.opts.retryMs ?? 3000);
+    const httpFirst = !this.failed && !!this.httpSource && (this.opts.preferHttp?.() ?? false);
 
     try {
       return await new Promise<T>((resolve, reject) => {
@@ -106,6 +132,7 @@ export class FallbackDataSource implements DataSource {
         let commPending = false;
         let httpPending = false;
         let httpStarted = false;
+        let commStarted = false;
         let timer: ReturnType<typeof setTimeout> | undefined;
         const settle = (fn: () => void) => {
           decided = true;
@@ -129,22 +156,29 @@ export class FallbackDataSource implements DataSource {
             .then(
               (value) => {
                 if (decided) return;
-                if (commPending) this.setFailed(true); // the kernel is too slow (or gone)
+                // asked after the grace, the kernel is too slow (or gone)
+                if (commPending && !httpFirst) this.setFailed(true);
+                answered?.("http");
                 settle(() => resolve(value));
               },
               (err) => {
                 httpPending = false;
                 if (err !== null) httpErr = err;
+                if (httpFirst && !isAbortError(err)) startComm(); // stale, refused: the kernel knows
                 lose();
               },
             );
         };
-        if (useComm) {
+        const startComm = () => {
+          if (commStarted || decided) return;
+          commStarted = true;
           commPending = true;
           this.askComm(ask, commCtl.signal).then(
             (value) => {
               commPending = false;
-              if (!decided) settle(() => resolve(value));
+              if (decided) return;
+              answered?.("comm");
+              settle(() => resolve(value));
             },
             (err) => {
               commPending = false;
@@ -153,9 +187,15 @@ export class FallbackDataSource implements DataSource {
               lose();
             },
           );
+        };
+        if (httpFirst) {
+          startHttp();
+          timer = setTimeout(startComm, this.opts.httpGraceMs ?? 250);
+        } else {
+          if (useComm) startComm();
+          if (!useComm || failed) startHttp();
+          else timer = setTimeout(startHttp, this.opts.graceMs ?? 700);
         }
-        if (!useComm || failed) startHttp();
-        else timer = setTimeout(startHttp, this.opts.graceMs ?? 700);
       });
     } finally {
       decided = true;

@@ -1,7 +1,8 @@
 // The widget's data source: the kernel over the comm, and, when the page's Jupyter server
 // runs the ticketbooth extension and the ticket can be named (not a kernel-private export
-// ticket), the server over HTTP when the kernel is busy or gone (see fallback.ts). While the
-// kernel is failed, the view follows the ticket through the server's events (localfollow.ts).
+// ticket), the server over HTTP: first while the view is unsorted, else when the kernel is
+// busy or gone (see fallback.ts). While the kernel is failed, the view follows the ticket
+// through the server's events (localfollow.ts).
 import { CommDataSource, type DataSource } from "./datasource";
 import { FallbackDataSource } from "./fallback";
 import { HttpDataSource, jupyterBaseUrl, jupyterToken, probeServer, type FetchLike } from "./http";
@@ -17,6 +18,12 @@ export interface WidgetSourceOptions {
   baseUrl?: string;
   /** Kernel silence (ms) before HTTP is asked too. */
   graceMs?: number;
+  /** false: the kernel first for every window (by default the server is asked first while
+   * the view is unsorted: the server sorts on its own, the kernel already has its order). */
+  httpFirst?: boolean;
+  /** How long after the last window the server answered the kernel is told the rows in view
+   * (it pushes them again with the next version), ms. */
+  viewportDelayMs?: number;
   /** How often (ms) a failed kernel is tried again. */
   retryMs?: number;
   fetch?: FetchLike;
@@ -62,20 +69,40 @@ export function widgetSource(model: WidgetModel, opts: WidgetSourceOptions = {})
       },
     ) as DataSource;
   });
+  // the kernel pushes the rows in view with each new version: tell it which rows the server
+  // served, once the scrolling stops (a message per window would cost the page a kernel
+  // busy/idle pair each)
+  let viewport: ReturnType<typeof setTimeout> | undefined;
+  const tellViewport = (rowStart: number, rowEnd: number) => {
+    clearTimeout(viewport);
+    viewport = setTimeout(() => {
+      if (disposed) return;
+      try {
+        model.send({ kind: "viewport", row_start: rowStart, row_end: rowEnd });
+      } catch {
+        source.markKernelFailed();
+      }
+    }, opts.viewportDelayMs ?? 300);
+  };
   const source = new FallbackDataSource(comm, () => ready, {
     graceMs: opts.graceMs,
     retryMs: opts.retryMs,
+    preferHttp: () =>
+      opts.httpFirst !== false && appliedSort.length === 0 && normalizeSort(model.get("sort")).length === 0,
+    onHttpWindow: tellViewport,
     onKernelFailed: (failed) => {
       if (!follower || disposed) return;
       if (failed) follower.start();
       else follower.stop();
     },
   });
+  source.prepare(); // a first jump soon after the view shows can go to the server already
   return {
     source,
     follower: () => follower,
     dispose() {
       disposed = true;
+      clearTimeout(viewport);
       unsub();
       follower?.stop();
     },

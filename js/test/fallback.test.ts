@@ -23,18 +23,35 @@ function kernel(server: FakeServer) {
   return k;
 }
 
-function setup(opts: { graceMs?: number; retryMs?: number; http?: boolean; commTimeoutMs?: number } = {}) {
+interface SetupOptions {
+  graceMs?: number;
+  retryMs?: number;
+  http?: boolean;
+  commTimeoutMs?: number;
+  preferHttp?: () => boolean;
+  httpGraceMs?: number;
+}
+
+function setup(opts: SetupOptions = {}) {
   const server = new FakeServer("/", 1000);
   const k = kernel(server);
   const flips: boolean[] = [];
+  const served: [number, number][] = [];
   const http = new HttpDataSource("/", () => ({ ticket: "big", sort: [], version: 1 }), { fetch: server.fetch });
   const source = new FallbackDataSource(
     new CommDataSource(k.model, { windowTimeoutMs: opts.commTimeoutMs ?? 5_000 }),
     async () => (opts.http === false ? null : http),
-    { graceMs: opts.graceMs ?? 60, retryMs: opts.retryMs ?? 60_000, onKernelFailed: (f) => flips.push(f) },
+    {
+      graceMs: opts.graceMs ?? 60,
+      retryMs: opts.retryMs ?? 60_000,
+      onKernelFailed: (f) => flips.push(f),
+      preferHttp: opts.preferHttp,
+      httpGraceMs: opts.httpGraceMs,
+      onHttpWindow: (a, b) => served.push([a, b]),
+    },
   );
   const commWindows = () => k.model.sent.filter((s) => s.content.kind === "window").length;
-  return { server, k, source, flips, commWindows };
+  return { server, k, source, flips, commWindows, served };
 }
 
 describe("FallbackDataSource", () => {
@@ -159,5 +176,66 @@ describe("FallbackDataSource", () => {
     const err = await p;
     expect(err.name).toBe("AbortError");
     expect(server.windowCalls()[0].init?.signal?.aborted).toBe(true);
+  });
+
+  describe("with preferHttp", () => {
+    it("asks the server first once it is known; the kernel is not asked", async () => {
+      const { server, source, commWindows, served } = setup({ preferHttp: () => true, graceMs: 10_000 });
+      await source.window(0, 100, 1); // the server is not known yet: the kernel answers
+      expect(commWindows()).toBe(1);
+      const t = await source.window(500, 600, 1);
+      expect(t.getChild("id")!.at(0)).toBe(500n);
+      await tick(300);
+      expect(commWindows()).toBe(1);
+      expect(server.windowCalls().length).toBe(1);
+      expect(served).toEqual([[500, 600]]);
+      expect(source.kernelFailed).toBe(false);
+    });
+
+    it("prepare() finds the server before the first request, which then goes there", async () => {
+      const { server, source, commWindows } = setup({ preferHttp: () => true, graceMs: 10_000 });
+      source.prepare();
+      await tick(20);
+      await source.window(0, 100, 1);
+      expect(server.windowCalls().length).toBe(1);
+      expect(commWindows()).toBe(0);
+    });
+
+    it("a stale server answer asks the kernel at once, whose answer counts", async () => {
+      const { server, k, source, commWindows, served } = setup({ preferHttp: () => true, httpGraceMs: 10_000 });
+      await source.window(0, 10, 1);
+      server.version = 2; // republished; the kernel still shows version 1
+      const t0 = Date.now();
+      const t = await source.window(10, 20, 1);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(t.getChild("id")!.at(0)).toBe(10n);
+      expect(commWindows()).toBe(2);
+      expect(k.answered).toBe(2);
+      expect(served).toEqual([]);
+    });
+
+    it("a silent server: the kernel is asked after httpGraceMs", async () => {
+      const { server, source, commWindows } = setup({ preferHttp: () => true, httpGraceMs: 40 });
+      await source.window(0, 10, 1);
+      server.delayMs = 2_000;
+      const t0 = Date.now();
+      await source.window(10, 20, 1);
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(35);
+      expect(took).toBeLessThan(1_000);
+      expect(commWindows()).toBe(2);
+      expect(source.kernelFailed).toBe(false); // the server was slow, not the kernel
+    });
+
+    it("asked per request: false sends the request to the kernel first", async () => {
+      let prefer = true;
+      const { server, source, commWindows } = setup({ preferHttp: () => prefer, graceMs: 10_000 });
+      await source.window(0, 10, 1);
+      await source.window(10, 20, 1);
+      prefer = false;
+      await source.window(20, 30, 1);
+      expect(server.windowCalls().length).toBe(1);
+      expect(commWindows()).toBe(2);
+    });
   });
 });

@@ -54,7 +54,9 @@ function setup({ ticket = "big", base = "/", kernel = "silent", sort = [], enabl
   document.body.append(host);
   mounted = mount(model, host, {
     fallbackHeight: 300, rowHeight: 30, debounceMs: 0, windowSize: 200,
-    sourceOptions: { graceMs: 50, retryMs: 60_000, fetch: server.fetch, eventSource: FakeEventSource.factory },
+    sourceOptions: {
+      graceMs: 50, retryMs: 60_000, viewportDelayMs: 20, fetch: server.fetch, eventSource: FakeEventSource.factory,
+    },
   });
   const view = mounted.view() as TableView;
   const cell = (row: number, col: number) =>
@@ -76,11 +78,56 @@ describe("widget data over HTTP", () => {
     expect(server.calls[0].url).toBe("/prefix/ticketbooth/api/status");
   });
 
-  it("a kernel that answers: the server is probed but not asked for rows", async () => {
+  it("a kernel that answers: the first rows are the kernel's, while the server is probed", async () => {
     const { server, view } = setup({ kernel: "answers" });
     await until(() => view.loader.cachedWindows > 0);
     await tick(150);
     expect(server.calls.map((c) => c.path)).toEqual(["status"]);
+  });
+
+  it("an unsorted view asks the server first once it is known; the kernel hears the rows in view", async () => {
+    const { server, model, view, cell } = setup({ kernel: "answers" });
+    await until(() => view.loader.cachedWindows > 0);
+    await tick(50); // the status probe answered
+    const kernelWindows = () => model.sent.filter((s) => s.content.kind === "window").length;
+    const before = kernelWindows();
+    view.grid.scrollToRow(50_000);
+    view.grid.render();
+    await until(() => server.windowCalls().length === 1);
+    await until(() => cell(50_000, 1) === fakeValue("name", 50_000));
+    expect(kernelWindows()).toBe(before); // the kernel was not asked for these rows
+    const call = server.windowCalls()[0];
+    const [start, end] = [Number(call.params.get("start")), Number(call.params.get("end"))];
+    expect(start <= 50_000 && 50_000 < end).toBe(true);
+    await until(() => model.sent.some((s) => s.content.kind === "viewport"));
+    const told = model.sent.filter((s) => s.content.kind === "viewport");
+    expect(told.map((s) => [s.content.row_start, s.content.row_end])).toEqual([[start, end]]);
+    expect(told[0].content.id).toBeUndefined(); // no answer wanted
+  });
+
+  it("a sorted view keeps asking the kernel first (the server would sort on its own)", async () => {
+    const { server, model, view } = setup({ kernel: "answers", sort: [{ column: "name", descending: true }] });
+    await until(() => view.loader.cachedWindows > 0);
+    await tick(50);
+    view.grid.scrollToRow(50_000);
+    view.grid.render();
+    await until(() => model.sent.filter((s) => s.content.kind === "window").length >= 2);
+    await tick(100);
+    expect(server.windowCalls()).toEqual([]);
+    expect(model.sent.some((s) => s.content.kind === "viewport")).toBe(false);
+  });
+
+  it("a closed comm found by the viewport message marks the kernel failed", async () => {
+    const { server, model, view } = setup({ kernel: "answers" });
+    await until(() => view.loader.cachedWindows > 0);
+    await tick(50);
+    model.onSend = () => {
+      throw new Error("Cannot send");
+    };
+    view.grid.scrollToRow(70_000);
+    view.grid.render();
+    await until(() => server.windowCalls().length === 1);
+    await until(() => FakeEventSource.all.length === 1); // failed: the view follows the server
   });
 
   it("no HTTP for a kernel-private ticket (ticket '')", async () => {

@@ -212,6 +212,9 @@ class TicketView(anywidget.AnyWidget):
     # requests from the front end ---------------------------------------------------------------
     def _on_request(self, _widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
         kind, rid = content.get("kind"), content.get("id")
+        if kind == "viewport":  # rows the front end got from the server (no answer wanted)
+            self._note_viewport(content)
+            return
         if not isinstance(kind, str) or rid is None:
             return
         try:
@@ -219,6 +222,17 @@ class TicketView(anywidget.AnyWidget):
             self.send({"kind": f"{kind}-response", "id": rid, "response": response}, out)
         except Exception as exc:
             self.send({"kind": f"{kind}-response", "id": rid, "error": str(exc)})
+
+    def _note_viewport(self, content: dict[str, Any]) -> None:
+        """Remember the rows in view, to push them again with the next version."""
+        try:
+            start, end = int(content["row_start"]), int(content["row_end"])
+        except (KeyError, TypeError, ValueError):
+            log.debug("TicketView: a viewport message without rows: %r", content)
+            return
+        if 0 <= start <= end:
+            with self._lock:
+                self._viewport = (start, end)
 
     def _answer(self, kind: str, content: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         if kind == "window":

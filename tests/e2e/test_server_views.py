@@ -153,6 +153,31 @@ def setup_pages(lab: Lab, browser: Any, tag: str) -> tuple[Any, Any, Any, list[s
 
 
 @pytest.mark.timeout(600)
+def test_idle_kernel_view_jumps_with_the_servers_rows(lab: Lab, browser: Any) -> None:
+    """An unsorted view asks the server first (its answer comes sooner than the kernel's),
+    and then tells the kernel which rows it shows: A's republish repaints those rows from the
+    kernel's push, with no window asked for again."""
+    context, a, b, requests, console = setup_pages(lab, browser, "idle")
+    try:
+        scroll_to(b, 0.6)
+        wait_rows(b, "v1", 599_000, 601_000)
+        asked = len(window_requests(requests, "/"))
+        assert asked >= 1, "the jump did not ask the server"
+        b.wait_for_timeout(1000)  # the kernel is told the rows in view (after 300 ms)
+        run_cells(a, 1, 1)
+        a.wait_for_selector("text=published v2", timeout=120_000)
+        wait_rows(b, "v2", 599_000, 601_000, timeout_s=60)
+        assert len(window_requests(requests, "/")) == asked, "v2's rows were asked for again"
+        shot(b, "server-00-idle-kernel-jump-then-v2")
+    except Exception as exc:
+        shot(b, "server-99-idle-failure")
+        raise AssertionError(f"{exc}\nconsole:\n" + "\n".join(console[-30:])) from exc
+    finally:
+        context.close()
+        shut_down_kernels(lab)
+
+
+@pytest.mark.timeout(600)
 def test_busy_kernel_view_scrolls(lab: Lab, browser: Any) -> None:
     context, _a, b, requests, console = setup_pages(lab, browser, "busy")
     try:

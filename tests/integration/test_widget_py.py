@@ -239,3 +239,29 @@ def test_a_republish_pushes_the_rows_in_view_before_the_version(broker: BrokerPr
         assert first.column("i").to_pylist() == [k * 10 for k in range(64)]
         assert view.first_rows_version == view.version
         view.close()
+
+
+def test_rows_the_server_served_are_pushed_with_the_next_version(broker: BrokerProcess) -> None:
+    """A window the front end got over HTTP reaches the kernel as a `viewport` message (no
+    answer): the next version pushes those rows. A malformed one is ignored."""
+    with tb.Session() as pub, tb.Session() as sub:
+        pub.publish_table(pa.table({"i": list(range(1000))}), "viewport")
+        view = sub.view("viewport")
+        messages: list[tuple[str, dict[str, Any], list[bytes]]] = []
+        view._send = lambda msg, buffers=None: messages.append(
+            (msg["method"], msg.get("content") or msg.get("state") or {}, list(buffers or []))
+        )
+        view._on_request(view, {"kind": "viewport", "row_start": 500, "row_end": 532}, [])
+        for bad in ({}, {"row_start": "x", "row_end": 3}, {"row_start": 9, "row_end": 2}):
+            view._on_request(view, {"kind": "viewport", **bad}, [])
+        assert messages == []  # nothing answered
+        before = view.version
+        pub.publish_table(pa.table({"i": [k * 10 for k in range(2000)]}), "viewport")
+        wait_for(lambda: view.version == before + 1)
+        pushes = [(c, b) for _, c, b in messages if c.get("kind") == "window-push"]
+        assert len(pushes) == 1
+        content, buffers = pushes[0]
+        assert (content["row_start"], content["row_end"]) == (500, 532)
+        rows = pa.ipc.open_stream(buffers[0]).read_all()
+        assert rows.column("i").to_pylist() == [k * 10 for k in range(500, 532)]
+        view.close()
