@@ -66,9 +66,10 @@ export class FallbackDataSource implements DataSource {
     this.httpOnce();
   }
 
-  /** A message to the kernel could not be sent: its comm is gone. */
-  markKernelFailed(): void {
-    this.setFailed(true);
+  /** A request of the caller's own to the kernel (not a window): its answer, or its
+   * failure, says whether the kernel is there, as a window's would. */
+  tellKernel<T>(send: () => Promise<T>): Promise<T> {
+    return this.watchComm(send);
   }
 
   renderer(name: RendererName, signal?: AbortSignal): Promise<Uint8Array | ArrayBuffer> {
@@ -91,12 +92,21 @@ export class FallbackDataSource implements DataSource {
 
   /** Ask the comm; its answers (even after HTTP won) tell whether the kernel is back. */
   private askComm<T>(ask: Ask<T>, signal: AbortSignal): Promise<T> {
+    return this.watchComm(() => ask(this.comm, signal));
+  }
+
+  private watchComm<T>(send: () => Promise<T>): Promise<T> {
     const sent = (this.lastCommTry = Date.now());
     const alive = () => {
       this.lastCommAnswer = Date.now();
       this.setFailed(false);
     };
-    const p = ask(this.comm, signal);
+    let p: Promise<T>;
+    try {
+      p = send();
+    } catch (err) {
+      p = Promise.reject(err);
+    }
     p.then(alive, (err) => {
       if (isAbortError(err)) return;
       if (isCommDead(err)) this.setFailed(true);

@@ -22,6 +22,8 @@ export interface ServerStatus {
   /** Your user on a shared broker with per-user tokens, else "". */
   user?: string;
   can_release: boolean;
+  /** The id of the server's broker ("" when it cannot be reached; absent before 0.1). */
+  broker_id?: string;
 }
 
 /** An object as the server lists it (`GET objects`, docs/server.md). */

@@ -14,6 +14,8 @@ export class FakeServer {
   calls: Call[] = [];
   /** false: `GET status` answers 404 (no extension). */
   enabled = true;
+  /** The id of the broker the server is on (a view's `broker_id` must match it). */
+  brokerId = "b1";
   /** The published table: its version and rows. */
   version = 1;
   data: FakeDataSource;
@@ -43,7 +45,10 @@ export class FakeServer {
       new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
     if (!this.enabled) return json(404, { message: "Not Found" });
     const q = url.searchParams;
-    if (path === "status") return json(200, { version: "0.1", broker: { url: "x", tcp_url: null, in_process: true }, can_release: true });
+    if (path === "status") {
+      const broker = { url: "x", tcp_url: null, in_process: true };
+      return json(200, { version: "0.1", broker, can_release: true, broker_id: this.brokerId });
+    }
     if (path === "object") {
       return json(200, {
         ticket: q.get("ticket"), name: q.get("ticket"), type: "Table", num_rows: this.data.numRows,

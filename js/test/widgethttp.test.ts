@@ -31,13 +31,15 @@ interface Setup {
   kernel?: "silent" | "dead" | "answers";
   sort?: unknown[];
   enabled?: boolean;
+  broker?: string;
 }
 
-function setup({ ticket = "big", base = "/", kernel = "silent", sort = [], enabled = true }: Setup = {}) {
+function setup({ ticket = "big", base = "/", kernel = "silent", sort = [], enabled = true, broker = "b1" }: Setup = {}) {
   const server = new FakeServer(base, 100_000);
   server.enabled = enabled;
   const model = new FakeModel({
     kind: "table", ticket, num_rows: 100_000, columns: FAKE_COLUMNS, sort, version: 5, publisher_version: 1,
+    broker_id: broker,
   });
   model.onSend = (c) => {
     if (kernel === "dead") throw new Error("Cannot send");
@@ -49,13 +51,18 @@ function setup({ ticket = "big", base = "/", kernel = "silent", sort = [], enabl
         ),
       );
     }
+    if (kernel === "answers" && c.kind === "viewport") {
+      const response = { row_start: c.row_start, row_end: c.row_end };
+      queueMicrotask(() => model.reply({ kind: "viewport-response", id: c.id, response }));
+    }
   };
   const host = document.createElement("div");
   document.body.append(host);
   mounted = mount(model, host, {
     fallbackHeight: 300, rowHeight: 30, debounceMs: 0, windowSize: 200,
     sourceOptions: {
-      graceMs: 50, retryMs: 60_000, viewportDelayMs: 20, fetch: server.fetch, eventSource: FakeEventSource.factory,
+      graceMs: 50, retryMs: 60_000, viewportDelayMs: 20, viewportTimeoutMs: 200,
+      fetch: server.fetch, eventSource: FakeEventSource.factory,
     },
   });
   const view = mounted.view() as TableView;
@@ -78,11 +85,16 @@ describe("widget data over HTTP", () => {
     expect(server.calls[0].url).toBe("/prefix/ticketbooth/api/status");
   });
 
-  it("a kernel that answers: the first rows are the kernel's, while the server is probed", async () => {
-    const { server, view } = setup({ kernel: "answers" });
+  it("a kernel that answers: the first rows are the kernel's, while the server is probed and warmed", async () => {
+    const { server, model, view } = setup({ kernel: "answers" });
     await until(() => view.loader.cachedWindows > 0);
     await tick(150);
-    expect(server.calls.map((c) => c.path)).toEqual(["status"]);
+    // the object asked for once the server is known: the server maps the table before a jump
+    expect(server.calls.map((c) => c.path)).toEqual(["status", "object"]);
+    model.set("publisher_version", 2); // a new version shown: warmed again
+    await tick(50);
+    expect(server.calls.map((c) => c.path)).toEqual(["status", "object", "object"]);
+    expect(server.windowCalls()).toEqual([]);
   });
 
   it("an unsorted view asks the server first once it is known; the kernel hears the rows in view", async () => {
@@ -102,7 +114,21 @@ describe("widget data over HTTP", () => {
     await until(() => model.sent.some((s) => s.content.kind === "viewport"));
     const told = model.sent.filter((s) => s.content.kind === "viewport");
     expect(told.map((s) => [s.content.row_start, s.content.row_end])).toEqual([[start, end]]);
-    expect(told[0].content.id).toBeUndefined(); // no answer wanted
+    await tick(300); // acknowledged: the kernel is there, the view does not follow the server
+    expect(FakeEventSource.all).toEqual([]);
+  });
+
+  it("a kernel silent about the rows in view is taken as failed: the view follows the server", async () => {
+    const { server, model, view } = setup({ kernel: "answers" });
+    await until(() => view.loader.cachedWindows > 0);
+    await tick(50);
+    model.onSend = () => {}; // busy (or gone without closing the comm): nothing answers
+    view.grid.scrollToRow(60_000);
+    view.grid.render();
+    await until(() => server.windowCalls().length === 1);
+    await until(() => model.sent.some((s) => s.content.kind === "viewport"));
+    expect(FakeEventSource.all).toEqual([]);
+    await until(() => FakeEventSource.all.length === 1, 2_000); // after viewportTimeoutMs
   });
 
   it("a sorted view keeps asking the kernel first (the server would sort on its own)", async () => {
@@ -137,6 +163,20 @@ describe("widget data over HTTP", () => {
     expect(server.calls).toEqual([]);
   });
 
+  it("no HTTP when the server's broker is another one (or the view names none)", async () => {
+    for (const broker of ["other", ""]) {
+      const { server, model, view } = setup({ kernel: "dead", broker });
+      await tick(200);
+      expect(server.calls.map((c) => c.path)).toEqual(["status"]);
+      expect(model.sent.some((s) => s.content.kind === "window")).toBe(true);
+      expect(view.loader.cachedWindows).toBe(0);
+      expect(FakeEventSource.all).toEqual([]);
+      mounted!.destroy();
+      mounted = null;
+      _resetProbes();
+    }
+  });
+
   it("no HTTP when the status probe answers 404", async () => {
     const { server, model, view } = setup({ enabled: false, kernel: "dead" });
     await tick(200);
@@ -161,7 +201,8 @@ describe("widget data over HTTP", () => {
     await until(() => model.get("publisher_version") === 2);
     expect(model.get("num_rows")).toBe(250_000);
     expect(model.get("version")).toBe(6);
-    expect(server.calls.filter((c) => c.path === "object").length).toBe(1);
+    // the follower's refresh, and the warm-ups when the view showed v1 and v2
+    expect(server.calls.filter((c) => c.path === "object").length).toBe(3);
     await until(() => view.loader.currentVersion === 6 && view.loader.cachedWindows > 0);
     view.grid.render();
     expect(cell(0, 0)).toBe("249,999");

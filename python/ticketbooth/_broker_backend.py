@@ -84,6 +84,7 @@ class BrokerBackend:
         self.session_id: str = resp.session_id
         self.user: str = resp.user
         self.server = resp.server
+        self.broker_id: str = resp.server.broker_id
         self.max_object_bytes = int(resp.server.limits.max_object_bytes)
         self._flight = FlightTransport(
             endpoint.url, endpoint.token, resp.session_id, certs, timeout

@@ -111,6 +111,12 @@ class Session(ObjectCalls):
         return str(getattr(self._backend, "session_id", ""))
 
     @property
+    def broker_id(self) -> str:
+        """The id of the broker this session is on (new at each broker start; "" on a
+        Deephaven server). Two sessions with the same id see the same objects."""
+        return str(getattr(self._backend, "broker_id", ""))
+
+    @property
     def user(self) -> str:
         """Whose per-user token this session uses ("" on a broker with one token)."""
         return str(getattr(self._backend, "user", ""))

@@ -77,6 +77,9 @@ class TicketView(anywidget.AnyWidget):
     # the ticket's text (a scope name or "shared:<hex>"; "" for an export ticket): the HTTP
     # data source asks the server extension by it
     ticket = traitlets.Unicode("").tag(sync=True)
+    # the broker the ticket is on: the front end asks the Jupyter server for rows only when
+    # that server's broker is this one (the same name on another broker is another table)
+    broker_id = traitlets.Unicode("").tag(sync=True)
     version = traitlets.Int(0).tag(sync=True)
     publisher_version = traitlets.Int(0).tag(sync=True)
     num_rows = traitlets.Int(0).tag(sync=True)
@@ -95,6 +98,7 @@ class TicketView(anywidget.AnyWidget):
         super().__init__(height=height)
         self._ticket = as_ticket(ticket)
         self._session = session if session is not None else default_session()
+        self.broker_id = str(getattr(self._session, "broker_id", ""))
         self._windows: TableWindows | None = None
         self._handle: Table | SharedObject | None = None
         self._loaded_version = 0
@@ -212,9 +216,6 @@ class TicketView(anywidget.AnyWidget):
     # requests from the front end ---------------------------------------------------------------
     def _on_request(self, _widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
         kind, rid = content.get("kind"), content.get("id")
-        if kind == "viewport":  # rows the front end got from the server (no answer wanted)
-            self._note_viewport(content)
-            return
         if not isinstance(kind, str) or rid is None:
             return
         try:
@@ -222,17 +223,6 @@ class TicketView(anywidget.AnyWidget):
             self.send({"kind": f"{kind}-response", "id": rid, "response": response}, out)
         except Exception as exc:
             self.send({"kind": f"{kind}-response", "id": rid, "error": str(exc)})
-
-    def _note_viewport(self, content: dict[str, Any]) -> None:
-        """Remember the rows in view, to push them again with the next version."""
-        try:
-            start, end = int(content["row_start"]), int(content["row_end"])
-        except (KeyError, TypeError, ValueError):
-            log.debug("TicketView: a viewport message without rows: %r", content)
-            return
-        if 0 <= start <= end:
-            with self._lock:
-                self._viewport = (start, end)
 
     def _answer(self, kind: str, content: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         if kind == "window":
@@ -246,6 +236,13 @@ class TicketView(anywidget.AnyWidget):
             data = windows.window(start, end)
             end = min(end, windows.num_rows)
             return {"row_start": start, "row_end": end, "version": version}, [data]
+        if kind == "viewport":  # rows the front end got from the server: pushed with the next
+            start, end = int(content.get("row_start", -1)), int(content.get("row_end", -1))
+            if not 0 <= start <= end:
+                raise TicketboothError(f"a viewport needs 0 <= row_start <= row_end, not {content}")
+            with self._lock:
+                self._viewport = (start, end)
+            return {"row_start": start, "row_end": end}, []
         if kind == "renderer":
             name = content.get("name")
             if name not in RENDERERS:

@@ -242,19 +242,31 @@ def test_a_republish_pushes_the_rows_in_view_before_the_version(broker: BrokerPr
 
 
 def test_rows_the_server_served_are_pushed_with_the_next_version(broker: BrokerProcess) -> None:
-    """A window the front end got over HTTP reaches the kernel as a `viewport` message (no
-    answer): the next version pushes those rows. A malformed one is ignored."""
+    """The rows the front end got over HTTP reach the kernel as a `viewport` request: it
+    answers (so the front end knows the kernel is there), and the next version pushes those
+    rows. A malformed one is refused and changes nothing."""
     with tb.Session() as pub, tb.Session() as sub:
         pub.publish_table(pa.table({"i": list(range(1000))}), "viewport")
         view = sub.view("viewport")
+        assert view.broker_id == sub.broker_id == pub.broker_id != ""
         messages: list[tuple[str, dict[str, Any], list[bytes]]] = []
         view._send = lambda msg, buffers=None: messages.append(
             (msg["method"], msg.get("content") or msg.get("state") or {}, list(buffers or []))
         )
-        view._on_request(view, {"kind": "viewport", "row_start": 500, "row_end": 532}, [])
-        for bad in ({}, {"row_start": "x", "row_end": 3}, {"row_start": 9, "row_end": 2}):
-            view._on_request(view, {"kind": "viewport", **bad}, [])
-        assert messages == []  # nothing answered
+        view._on_request(
+            view, {"kind": "viewport", "id": "v", "row_start": 500, "row_end": 532}, []
+        )
+        assert messages[-1][1] == {
+            "kind": "viewport-response",
+            "id": "v",
+            "response": {"row_start": 500, "row_end": 532},
+        }
+        for n, bad in enumerate(
+            ({}, {"row_start": "x", "row_end": 3}, {"row_start": 9, "row_end": 2})
+        ):
+            view._on_request(view, {"kind": "viewport", "id": f"b{n}", **bad}, [])
+            assert messages[-1][1]["kind"] == "viewport-response" and messages[-1][1]["error"]
+        messages.clear()
         before = view.version
         pub.publish_table(pa.table({"i": [k * 10 for k in range(2000)]}), "viewport")
         wait_for(lambda: view.version == before + 1)

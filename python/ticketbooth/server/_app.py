@@ -172,7 +172,16 @@ class Ticketbooth(ExtensionApp):
             },
             "user": user,
             "can_release": self.broker is not None or bool(user),
+            "broker_id": self._broker_id(),
         }
+
+    def _broker_id(self) -> str:
+        """The id of the broker this server's objects come from ("" when it cannot be
+        reached): a widget asks this server for rows only when its kernel is on that broker."""
+        try:
+            return self.source.session.broker_id
+        except TicketboothError:
+            return ""
 
     def _user(self) -> str:
         """Whose per-user token this server uses on an attached broker ("" otherwise)."""
