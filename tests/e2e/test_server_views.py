@@ -8,10 +8,12 @@ republish through the server's events. The same under `--ServerApp.base_url=/pre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -130,6 +132,23 @@ def open_notebook(context: Any, lab: Lab, name: str) -> Any:
     return page
 
 
+@contextlib.contextmanager
+def pages(lab: Lab, browser: Any, tag: str) -> Iterator[tuple[Any, Any, list[str], list[str]]]:
+    """Notebooks A and B of `tag` (setup_pages), the URLs the pages asked for and their
+    console. A failure inside shows both pages and the console; the kernels are shut down
+    after."""
+    context, a, b, requests, console = setup_pages(lab, browser, tag)
+    try:
+        yield a, b, requests, console
+    except Exception as exc:
+        shot(a, f"server-{tag}-99-failure-publisher")
+        shot(b, f"server-{tag}-99-failure")
+        raise AssertionError(f"{exc}\nconsole:\n" + "\n".join(console[-30:])) from exc
+    finally:
+        context.close()
+        shut_down_kernels(lab)
+
+
 def setup_pages(lab: Lab, browser: Any, tag: str) -> tuple[Any, Any, Any, list[str], list[str]]:
     scope = f"big-{tag}"  # a scope of its own per test
     a_name = write_notebook(lab, f"A-{tag}.ipynb", *(c.replace("{name}", scope) for c in PUBLISHER))
@@ -157,8 +176,7 @@ def test_idle_kernel_view_jumps_with_the_servers_rows(lab: Lab, browser: Any) ->
     """An unsorted view asks the server first (its answer comes sooner than the kernel's),
     and then tells the kernel which rows it shows: A's republish repaints those rows from the
     kernel's push, with no window asked for again."""
-    context, a, b, requests, console = setup_pages(lab, browser, "idle")
-    try:
+    with pages(lab, browser, "idle") as (a, b, requests, _console):
         scroll_to(b, 0.6)
         wait_rows(b, "v1", 599_000, 601_000)
         asked = len(window_requests(requests, "/"))
@@ -169,18 +187,11 @@ def test_idle_kernel_view_jumps_with_the_servers_rows(lab: Lab, browser: Any) ->
         wait_rows(b, "v2", 599_000, 601_000, timeout_s=60)
         assert len(window_requests(requests, "/")) == asked, "v2's rows were asked for again"
         shot(b, "server-00-idle-kernel-jump-then-v2")
-    except Exception as exc:
-        shot(b, "server-99-idle-failure")
-        raise AssertionError(f"{exc}\nconsole:\n" + "\n".join(console[-30:])) from exc
-    finally:
-        context.close()
-        shut_down_kernels(lab)
 
 
 @pytest.mark.timeout(600)
 def test_busy_kernel_view_scrolls(lab: Lab, browser: Any) -> None:
-    context, _a, b, requests, console = setup_pages(lab, browser, "busy")
-    try:
+    with pages(lab, browser, "busy") as (_a, b, requests, _console):
         assert not window_requests(requests, "/"), "HTTP was asked while the kernel answered"
         # (a) time.sleep(30): the grid scrolls to rows it has not loaded, before the sleep ends
         prompt = start_sleep(b, 1)
@@ -210,17 +221,10 @@ def test_busy_kernel_view_scrolls(lab: Lab, browser: Any) -> None:
         shot(b, "server-02-gil-sleep-three-quarters")
         assert len(window_requests(requests, "/")) > over_http, "no window came over HTTP"
         print(f"time.sleep: {over_http} windows over HTTP")
-    except Exception as exc:
-        shot(b, "server-99-busy-failure")
-        raise AssertionError(f"{exc}\nconsole:\n" + "\n".join(console[-30:])) from exc
-    finally:
-        context.close()
-        shut_down_kernels(lab)
 
 
 def _kernel_gone(lab: Lab, browser: Any, prefix: str, tag: str) -> None:
-    context, a, b, requests, console = setup_pages(lab, browser, tag)
-    try:
+    with pages(lab, browser, tag) as (a, b, requests, console):
         kernel = kernel_of(lab, f"B-{tag}.ipynb")
         api(lab, "DELETE", f"api/kernels/{kernel}")
         assert kernel not in [k["id"] for k in api(lab, "GET", "api/kernels")]
@@ -245,13 +249,6 @@ def _kernel_gone(lab: Lab, browser: Any, prefix: str, tag: str) -> None:
         shot(b, f"server-{tag}-03-republished-without-kernel")
         pages_errors = [c for c in console if c.startswith("error") and "ticketbooth" in c]
         assert not pages_errors, pages_errors
-    except Exception as exc:
-        shot(a, f"server-{tag}-99-failure-publisher")
-        shot(b, f"server-{tag}-99-failure")
-        raise AssertionError(f"{exc}\nconsole:\n" + "\n".join(console[-30:])) from exc
-    finally:
-        context.close()
-        shut_down_kernels(lab)
 
 
 @pytest.mark.timeout(600)
