@@ -94,6 +94,8 @@ class DeephavenBackend:
     ) -> None:
         host, port, tls = parse_url(url)
         self.url = url
+        # a Deephaven server has no id of its own: its address names the objects one sees
+        self.broker_id = f"deephaven{'s' if tls else ''}://{host}:{port}"
         self._timeout = timeout
         self._opened = False
         self._lost: str | None = None

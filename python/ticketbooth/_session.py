@@ -112,8 +112,9 @@ class Session(ObjectCalls):
 
     @property
     def broker_id(self) -> str:
-        """The id of the broker this session is on (new at each broker start; "" on a
-        Deephaven server). Two sessions with the same id see the same objects."""
+        """The id of the broker this session is on (new at each broker start; a Deephaven
+        server's is its address, `deephaven://host:port`). Two sessions with the same id see
+        the same objects."""
         return str(getattr(self._backend, "broker_id", ""))
 
     @property

@@ -40,6 +40,8 @@ def test_windows_over_http_from_deephaven(
         try:
             status = server.get("ticketbooth/api/status")
             assert status["broker"]["url"] == dh.url and status["broker"]["in_process"] is False
+            # a widget whose kernel is on this Deephaven server may ask this Jupyter server
+            assert status["broker_id"] == pub.broker_id == f"deephaven://127.0.0.1:{dh.port}"
             names = [o["name"] for o in server.get("ticketbooth/api/objects")["objects"]]
             assert "http_sales" in names
             headers, rows = window(server, ticket="http_sales", start=n - 10, end=n)
