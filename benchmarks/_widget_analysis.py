@@ -152,7 +152,7 @@ def jump_split(
         out["split"] = http_split(st["http"], (st["done"] - st["t0"]) / 1e3)
     out["http"] = st.get("http") or []  # Resource Timing of each window fetched (HTTP_WINDOWS_JS)
     out["http_windows"] = len(out["http"])
-    out["http_bytes"] = sum(int(h[3] or 0) for h in st.get("http") or [])
+    out["http_bytes"] = sum(int(h[3] or 0) for h in out["http"])
     return out
 
 

@@ -25,8 +25,6 @@ export interface FallbackOptions {
   onHttpWindow?: (rowStart: number, rowEnd: number) => void;
 }
 
-type Via = "comm" | "http";
-
 /** A send on a closed comm throws at once: the kernel is gone, not just busy. */
 function isCommDead(err: unknown): boolean {
   if (!(err instanceof Error)) return true;
@@ -55,9 +53,9 @@ export class FallbackDataSource implements DataSource {
   }
 
   window(rowStart: number, rowEnd: number, version: number, signal?: AbortSignal): Promise<Table> {
-    return this.ask((s, sig) => s.window(rowStart, rowEnd, version, sig), signal, (via) => {
-      if (via === "http") this.opts.onHttpWindow?.(rowStart, rowEnd);
-    });
+    return this.ask((s, sig) => s.window(rowStart, rowEnd, version, sig), signal, () =>
+      this.opts.onHttpWindow?.(rowStart, rowEnd),
+    );
   }
 
   /** Find out now whether the server can be asked (else the first request goes to the
@@ -101,12 +99,7 @@ export class FallbackDataSource implements DataSource {
       this.lastCommAnswer = Date.now();
       this.setFailed(false);
     };
-    let p: Promise<T>;
-    try {
-      p = send();
-    } catch (err) {
-      p = Promise.reject(err);
-    }
+    const p = send();
     p.then(alive, (err) => {
       if (isAbortError(err)) return;
       if (isCommDead(err)) this.setFailed(true);
@@ -118,7 +111,8 @@ export class FallbackDataSource implements DataSource {
     return p;
   }
 
-  private async ask<T>(ask: Ask<T>, signal?: AbortSignal, answered?: (via: Via) => void): Promise<T> {
+  /** `httpAnswered`: told when the server's answer is the one used. */
+  private async ask<T>(ask: Ask<T>, signal?: AbortSignal, httpAnswered?: () => void): Promise<T> {
     if (signal?.aborted) throw abortError(signal.reason);
     this.httpOnce();
     // The comm request follows the caller's abort only while nothing answered: after HTTP
@@ -168,7 +162,7 @@ export class FallbackDataSource implements DataSource {
                 if (decided) return;
                 // asked after the grace, the kernel is too slow (or gone)
                 if (commPending && !httpFirst) this.setFailed(true);
-                answered?.("http");
+                httpAnswered?.();
                 settle(() => resolve(value));
               },
               (err) => {
@@ -186,9 +180,7 @@ export class FallbackDataSource implements DataSource {
           this.askComm(ask, commCtl.signal).then(
             (value) => {
               commPending = false;
-              if (decided) return;
-              answered?.("comm");
-              settle(() => resolve(value));
+              if (!decided) settle(() => resolve(value));
             },
             (err) => {
               commPending = false;

@@ -1,8 +1,8 @@
 // The widget's data source: the kernel over the comm, and, when the page's Jupyter server
 // runs the ticketbooth extension on the kernel's broker and the ticket can be named (not a
-// kernel-private export ticket), the server over HTTP: first while the view is unsorted, else when the kernel is
-// busy or gone (see fallback.ts). While the kernel is failed, the view follows the ticket
-// through the server's events (localfollow.ts).
+// kernel-private export ticket), the server over HTTP: first while the view is unsorted,
+// else when the kernel is busy or gone (see fallback.ts). While the kernel is failed, the
+// view follows the ticket through the server's events (localfollow.ts).
 import { CommDataSource, type DataSource } from "./datasource";
 import { invoke } from "./protocol";
 import { FallbackDataSource } from "./fallback";

@@ -167,13 +167,8 @@ class ObjectSource:
         no longer held there answers StaleVersionError) and sorts off the loop."""
         if version is None or sort:
             return None
-        key = (ticket.bytes, version)
-        with self._lock:
-            cached = self._tables.get(key)
-            if cached is None:
-                return None
-            self._tables.move_to_end(key)
-        return _cut(cached.base, version, start, end)
+        cached = self._held((ticket.bytes, version))
+        return None if cached is None else _cut(cached.base, version, start, end)
 
     def close(self) -> None:
         with self._lock:
@@ -191,12 +186,9 @@ class ObjectSource:
             raise InvalidInputError(f"{ticket} is a {current.type}, not a table")
         if version is not None and version != current.version:
             raise StaleVersionError(version, current.version)
-        key = (ticket.bytes, current.version)
-        with self._lock:
-            cached = self._tables.get(key)
-            if cached is not None:
-                self._tables.move_to_end(key)
-                return cached
+        cached = self._held((ticket.bytes, current.version))
+        if cached is not None:
+            return cached
         table = self.session.fetch_table(ticket)
         if version is not None and table.version != version:  # republished in between
             self.session.release(table)
@@ -223,6 +215,14 @@ class ObjectSource:
         for old_table in [*dropped, *([dropped_now] if dropped_now else [])]:
             self._drop(old_table)
         return cached
+
+    def _held(self, key: tuple[bytes, int]) -> _Cached | None:
+        """The table version held under `key` (marked recently used), if any."""
+        with self._lock:
+            cached = self._tables.get(key)
+            if cached is not None:
+                self._tables.move_to_end(key)
+            return cached
 
     def _ordered(self, cached: _Cached, sort: list[dict[str, Any]]) -> TableWindows:
         if not sort:
