@@ -11,12 +11,13 @@ from typing import Any
 import grpc
 import pyarrow as pa
 
-from . import _discovery, _segments
+from . import _discovery, _parts, _reuse, _segments
 from ._backend import Export, Features
 from ._connection import Connection
 from ._deadline import Progress
 from ._errors import (
     AuthenticationError,
+    BrokerUnavailableError,
     IncompatibleBrokerError,
     SessionClosedError,
     TicketboothError,
@@ -98,6 +99,7 @@ class BrokerBackend:
             resp.server.broker_id,
             self._replaced,
         )
+        self._held = _reuse.HeldBatches()  # mapped batches of this session's tables
         same_host = not force_remote and self._sees_shm()
         self.features = Features(
             history=True, live="every", plugins=True, same_host=same_host, per_session_scope=True
@@ -179,20 +181,35 @@ class BrokerBackend:
         self.conn.call("heartbeat", self.conn.sessions.Heartbeat, pb.HeartbeatRequest(), 10)
 
     def _release_now(self, ticket: bytes) -> None:
+        self._held.drop(ticket)
         self.conn.call("release", self.conn.sessions.Release, pb.ReleaseRequest(ticket=ticket))
 
     def release_later(self, ticket: bytes) -> None:
+        self._held.drop(ticket)
         self._keepalive.queue_release(ticket)
 
     # tables --------------------------------------------------------------------------------
-    def import_table(self, reader: pa.RecordBatchReader) -> Export:
-        resp = self._import_shm(reader) if self.features.same_host else self._put_table(reader)
+    def import_table(self, reader: pa.RecordBatchReader, source: pa.Table | None = None) -> Export:
+        if not self.features.same_host:
+            return self._export_of(self._put_table(reader))
+        found = None if source is None else _reuse.plan(source, self._held)
+        if found is not None:
+            try:
+                return self._export_of(self._import_shm(found))
+            except (SessionClosedError, AuthenticationError, BrokerUnavailableError):
+                raise
+            except TicketboothError:  # a held table was released meanwhile, say
+                pass
+        return self._export_of(self._import_shm(reader))
+
+    def _export_of(self, resp: Any) -> Export:
         return self._export(resp.export_ticket, resp.info)
 
-    def _import_shm(self, reader: pa.RecordBatchReader) -> Any:
+    def _import_shm(self, data: pa.RecordBatchReader | _reuse.Plan) -> Any:
         """Write the table into the broker's shm dir and hand the file over. The file is
         locked until the broker has taken it, so if this process dies mid-way the broker
-        knows the file is abandoned and removes it."""
+        knows the file is abandoned and removes it. A `Plan` writes only its new rows, and
+        names the batches the broker holds already."""
         name = f"in-{os.urandom(16).hex()}.arrow"
         path = os.path.join(self.server.shm_dir, name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -200,8 +217,12 @@ class BrokerBackend:
             lock_incoming(fd)
             # in message-sized batches, so remote readers get the file's messages as they are
             chunk = chunk_budget(int(self.server.limits.max_message_bytes))
-            _segments.write_segment(reader, path, exists=True, max_batch_bytes=chunk)
-            req = pb.ImportShmRequest(shm_name=name)
+            if isinstance(data, _reuse.Plan):
+                parts = _write_plan(data, path, chunk)
+                req = pb.ImportShmRequest(shm_name=name, parts=_parts_pb(parts))
+            else:
+                _segments.write_segment(data, path, exists=True, max_batch_bytes=chunk)
+                req = pb.ImportShmRequest(shm_name=name)
             # the broker validates every byte (>= 1 GB/s measured): allow for it
             validation_s = os.fstat(fd).st_size / VALIDATION_BYTES_PER_S
             return self.call("import table", self.conn.tables.ImportShm, req, validation_s)
@@ -224,12 +245,14 @@ class BrokerBackend:
         info = ObjectInfo.from_message(msg, export)
         if info.type != "Table":
             return Export(export, info)
-        shm = os.path.join(self.server.shm_dir, msg.shm_name)
+        parts = [(p.shm_name, p.first_batch, p.num_batches) for p in msg.parts]
         nbytes = msg.nbytes
 
         def load() -> pa.Table:
             if self.features.same_host:
-                return _segments.read_segment(shm)
+                table, placed = _parts.read_table(self.server.shm_dir, msg.shm_name, parts)
+                self._held.add(export, placed)  # batches a republish can name, not copy
+                return table
             try:
                 return self._flight.fetch(export, nbytes)
             except TicketboothError as exc:
@@ -252,6 +275,7 @@ class BrokerBackend:
         return ObjectInfo.from_message(self.call("get info", self.conn.sessions.GetInfo, req))
 
     def release(self, ticket: bytes) -> None:
+        self._held.drop(ticket)
         self.call("release", self.conn.sessions.Release, pb.ReleaseRequest(ticket=ticket))
 
     def list_objects(self, include_shared: bool) -> list[ObjectInfo]:
@@ -298,6 +322,7 @@ class BrokerBackend:
         return RequestServer(self.conn.objects, self.conn.md, t, handler, timeout)
 
     def close(self) -> None:
+        self._held.clear()
         lost = self._keepalive.lost
         self._keepalive.stop()
         try:
@@ -309,3 +334,21 @@ class BrokerBackend:
         finally:
             self._flight.close()
             self.conn.close()
+
+
+def _write_plan(plan: _reuse.Plan, path: str, chunk: int) -> list[_parts.Part]:
+    """Write `plan`'s new rows to the (created, locked) file at `path`; its parts."""
+    written = [0] * len(plan.runs)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for k, batch in plan.new_batches(chunk):
+            written[k] += 1
+            yield batch
+
+    reader = pa.RecordBatchReader.from_batches(plan.table.schema, batches())
+    _segments.write_segment(reader, path, exists=True)
+    return plan.parts(os.path.basename(path), written)
+
+
+def _parts_pb(parts: list[_parts.Part]) -> list[pb.SegmentPart]:
+    return [pb.SegmentPart(shm_name=n, first_batch=f, num_batches=c) for n, f, c in parts]

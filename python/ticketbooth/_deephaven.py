@@ -161,7 +161,7 @@ class DeephavenBackend:
         return ExportTicket.export_ticket(self._dh.next_export_ticket_number())
 
     # tables --------------------------------------------------------------------------------
-    def import_table(self, reader: pa.RecordBatchReader) -> Export:
+    def import_table(self, reader: pa.RecordBatchReader, source: pa.Table | None = None) -> Export:
         """Gathered first (zero copy for a table), so the call's deadline can grow with the
         table's size; then sent in message-sized batches."""
         schema = sent_schema(reader.schema)

@@ -7,6 +7,8 @@ import atexit
 import os
 from typing import Any
 
+import pyarrow as pa
+
 from . import _arrow, _discovery
 from ._append import appended
 from ._backend import Backend, Export, Features
@@ -171,7 +173,8 @@ class Session(ObjectCalls):
             LimitExceededError: the table is larger than the broker accepts.
         """
         self._check("import a table")
-        return self._table(self._backend.import_table(_arrow.as_reader(data)))
+        source = data if isinstance(data, pa.Table) else None
+        return self._table(self._backend.import_table(_arrow.as_reader(data), source))
 
     def fetch_table(self, ticket: Any, *, version: int | None = None) -> Table:
         """Fetch a published table: a SharedTicket, ScopeTicket, a name, or its text form.
@@ -216,6 +219,10 @@ class Session(ObjectCalls):
         `table` may be a `Table` of this session or any table data (imported first; the
         import is kept by the session until the ticket is republished, released or closed).
         A str ticket is a scope name (``"sales"``) or a shared ticket's text.
+
+        On the same host, record batches of `table` that are the very memory of a table this
+        session fetched and still holds are not written again: the broker keeps them (see
+        the README on republishing a changed table).
         """
         table, ticket = ticket_last(table, ticket)
         result = as_ticket(ticket)  # a bad ticket fails before any data is sent
@@ -230,8 +237,9 @@ class Session(ObjectCalls):
 
         `rows` is any table data with the same columns (in any order; ints widen into a
         float column and the like). Views of the ticket follow: one showing the last row
-        scrolls on to the new last row. Each append writes the whole table again, and two
-        sessions appending to one ticket at once can lose rows: append from one place.
+        scrolls on to the new last row. On the same host only the new rows are written (the
+        current rows are named as batches the broker holds); two sessions appending to one
+        ticket at once can lose rows: append from one place.
         """
         result = as_ticket(ticket)
         new = _arrow.as_reader(rows).read_all()

@@ -25,6 +25,7 @@ import pytest
 
 import ticketbooth as tb
 from tests.conftest import start_broker
+from ticketbooth._proto.v1 import broker_pb2 as pb
 from ticketbooth.broker import BrokerProcess
 
 JS_DIR = Path(__file__).resolve().parents[1] / "flight_clients" / "js"
@@ -120,6 +121,29 @@ def test_do_get_by_name_and_by_shared_ticket(tables: Tables, client: flight.Flig
         assert len(batches) > 1, "a 9 MB table should arrive as several record batches"
     small = client.do_get(flight.Ticket(b"s/small"), tables.options()).read_all()
     assert small.to_pydict() == {"k": [1, 2, 3]}
+
+
+def test_do_get_of_a_table_republished_in_parts(
+    tables: Tables, client: flight.FlightClient
+) -> None:
+    """A table whose batches lie in three segments (README: republishing a changed table)
+    reaches a stock client as one stream."""
+    base = tables.table.drop_columns(["colour"])  # dictionary columns are written whole
+    with tb.Session(tables.broker.url, token=tables.broker.token) as s:
+        s.publish_table(base, "flat")
+        held = s.fetch_table("flat")
+        t = held.to_arrow()
+        name = t.column("name")
+        name = pa.chunked_array([pa.array(["first"]), *name.slice(1).chunks])
+        s.publish_table(t.set_column(2, "name", name), "flat")
+        s.append_table("flat", base.slice(0, 5))
+        expected = pa.concat_tables([t.set_column(2, "name", name), base.slice(0, 5)])
+        req = pb.GetInfoRequest(ticket=tb.ScopeTicket.scope_ticket("flat").bytes)
+        info = s._backend.call("get info", s._backend.conn.sessions.GetInfo, req)
+        assert len({p.shm_name for p in info.parts}) == 3, info.parts
+        got = client.do_get(flight.Ticket(b"s/flat"), tables.options()).read_all()
+        assert_same_table(got, expected)
+        s.release(held)
 
 
 def test_list_flights_lists_the_names_only(tables: Tables, client: flight.FlightClient) -> None:

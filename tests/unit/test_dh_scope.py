@@ -17,7 +17,7 @@ NAME = ScopeTicket.scope_ticket("sales").bytes
 
 def setup() -> tuple[Store, DhSessions, list[StoredObject]]:
     freed: list[StoredObject] = []
-    store = Store(Limits(), freed.append)
+    store = Store(Limits(), lambda obj, _: freed.append(obj))
     core = Core(store, None, "token")  # type: ignore[arg-type]  # no shared memory used
     return store, DhSessions(core, ttl_s=60.0, anonymous=False), freed
 

@@ -13,7 +13,7 @@ class Harness:
     def __init__(self, limits: Limits | None = None) -> None:
         self.freed: list[StoredObject] = []
         self.events: list[tuple[str, bytes, int, str]] = []
-        self.store = Store(limits or Limits(), self.freed.append)
+        self.store = Store(limits or Limits(), lambda obj, _: self.freed.append(obj))
         self.store.hooks.append(
             lambda k, b, why: self.events.append((k, b.ticket.bytes, b.version, why))
         )
@@ -236,3 +236,21 @@ def test_history_gives_way_to_new_objects() -> None:
     with pytest.raises(BrokerError, match="would exceed its 1000-byte limit"):
         h.store.add_object(sid, StoredObject(0, "Table", 400))  # nothing more to give
     assert h.store.kept_versions(b"s/a") == []
+
+
+def test_segments_shared_by_versions_are_counted_once_and_removed_with_the_last() -> None:
+    unlinked: list[str] = []
+    store = Store(Limits(), lambda _obj, names: unlinked.extend(names))
+    sid = store.open_session("pub").sid
+    v1 = StoredObject(0, "Table", 1000, shm_name="a")
+    e1 = store.add_object(sid, v1)
+    # v2 keeps v1's batches and adds a 10-byte file of its own
+    v2 = StoredObject(0, "Table", 1010, shm_name="b", parts=(("b", 0, 1), ("a", 0, 4)))
+    v2.new_bytes = 10
+    e2 = store.add_object(sid, v2)
+    assert store.total_bytes == 1010
+    store.release(sid, ExportTicket.export_ticket(e1).bytes)
+    assert unlinked == [] and store.total_bytes == 1010  # v2 still holds file a
+    store.release(sid, ExportTicket.export_ticket(e2).bytes)
+    assert sorted(unlinked) == ["a", "b"] and store.total_bytes == 0
+    assert len(store.segments) == 0

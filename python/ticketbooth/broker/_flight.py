@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from .. import _framing, _segments
+from .. import _framing, _parts, _segments
 from .._limits import chunk_budget
 from .._proto.flight import flight_pb2 as fl
 from .._tickets import ExportTicket, ScopeTicket
@@ -106,11 +106,17 @@ class FlightServicer:
         sid = self._caller(context)
         await self._ready(sid, request.ticket)
         obj, _ = self._table(sid, request.ticket)
-        data = _segments.map_segment(self.shm.file(obj.shm_name))  # pages outlive a release
+        # mapped now: the pages outlive a release of the table while it is sent
+        mapped = {n: _segments.map_segment(self.shm.file(n)) for n in obj.segment_names()}
         limit = self.send_limit()
-        found = await asyncio.to_thread(
-            _segments.segment_messages, data, chunk_budget(limit), limit
-        )
+        if obj.parts:
+            found = await asyncio.to_thread(
+                _parts.parts_messages, mapped, obj.parts, chunk_budget(limit), limit
+            )
+        else:
+            found = await asyncio.to_thread(
+                _segments.segment_messages, mapped[obj.shm_name], chunk_budget(limit), limit
+            )
         messages = iter(found)
 
         def ahead() -> asyncio.Future[bytes | None]:

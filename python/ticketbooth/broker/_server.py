@@ -89,9 +89,9 @@ class Broker:
         self.deephaven_port: int | None = None
         self._stopped = asyncio.Event()
 
-    def _free(self, obj: StoredObject) -> None:
-        if obj.shm_name:
-            self.shm.unlink(obj.shm_name)
+    def _free(self, obj: StoredObject, names: list[str]) -> None:
+        for name in names:
+            self.shm.unlink(name)
 
     async def start(self) -> None:
         self.server = _grpc_server(self.config.limits.grpc_message_limit)

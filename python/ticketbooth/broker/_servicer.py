@@ -124,6 +124,9 @@ class Core:
             published_at=binding.published_at if binding else 0.0,
             schema=obj.schema,
             shm_name=obj.shm_name,
+            parts=[
+                pb.SegmentPart(shm_name=n, first_batch=f, num_batches=c) for n, f, c in obj.parts
+            ],
             kept_versions=self.store.kept_versions(binding.ticket.bytes) if binding else [],
         )
 

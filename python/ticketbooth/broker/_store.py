@@ -21,6 +21,7 @@ import grpc
 from .._limits import Limits
 from .._tickets import ExportTicket, ScopeTicket, SharedTicket, Ticket, ticket_from_bytes
 from ._refusals import BrokerError, not_found
+from ._segrefs import Part, Segment, Segments
 
 
 @dataclass(eq=False)
@@ -35,6 +36,20 @@ class StoredObject:
     payload: bytes = b""
     refs: int = 0
     owner: str = ""  # the session that imported it: only it may serve requests for it
+    # tables whose batches lie in several segments: the runs, in row order (see _segrefs)
+    parts: tuple[Part, ...] = ()
+    new_bytes: int = -1  # what storing it adds (its own file); -1: nbytes
+
+    def __post_init__(self) -> None:
+        if self.new_bytes < 0:
+            self.new_bytes = self.nbytes
+
+    def segment_names(self) -> set[str]:
+        """The files holding its batches."""
+        names = {name for name, _, _ in self.parts}
+        if self.shm_name:
+            names.add(self.shm_name)
+        return names
 
 
 @dataclass(eq=False)
@@ -97,7 +112,7 @@ def _check_free(state: SessionState, export_id: int | None) -> None:
 
 
 class Store:
-    def __init__(self, limits: Limits, on_free: Callable[[StoredObject], None]) -> None:
+    def __init__(self, limits: Limits, on_free: Callable[[StoredObject, list[str]], None]) -> None:
         self.limits = limits
         self.sessions: dict[str, SessionState] = {}
         self.bindings: dict[bytes, Binding] = {}
@@ -108,7 +123,9 @@ class Store:
         self.history: dict[bytes, deque[Binding]] = {}
         self.history_bytes = 0
         self._oids = itertools.count(1)
+        # (the freed object, the segment files no table holds any more: to remove)
         self._on_free = on_free
+        self.segments = Segments()
         self.hooks: list[EventHook] = []
         self.closed_hooks: list[Callable[[str, str], None]] = []  # (sid, reason)
 
@@ -182,12 +199,7 @@ class Store:
 
         `pending` is the part of `nbytes` already counted in an open `Budget`."""
         lim = self.limits
-        if nbytes > lim.max_object_bytes:
-            raise BrokerError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"object of {nbytes} bytes exceeds the broker's per-object limit of "
-                f"{lim.max_object_bytes} bytes; publish a smaller slice or raise the limit",
-            )
+        self.check_object_size(nbytes)
         held = self.total_bytes + self.pending_bytes - pending
         while held + nbytes > lim.store_bytes and self._drop_oldest_version():
             held = self.total_bytes + self.pending_bytes - pending
@@ -196,6 +208,14 @@ class Store:
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"the broker holds {held} bytes; {nbytes} more would exceed its "
                 f"{lim.store_bytes}-byte limit; release objects you no longer need",
+            )
+
+    def check_object_size(self, nbytes: int) -> None:
+        if nbytes > self.limits.max_object_bytes:
+            raise BrokerError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"object of {nbytes} bytes exceeds the broker's per-object limit of "
+                f"{self.limits.max_object_bytes} bytes; publish a smaller slice or raise the limit",
             )
 
     def budget(self) -> Budget:
@@ -209,10 +229,13 @@ class Store:
         """
         state = self.session(sid)
         _check_free(state, export_id)
-        self.reserve(obj.nbytes)
+        self.reserve(obj.new_bytes)
         obj.oid = next(self._oids)
         obj.owner = sid
-        self.total_bytes += obj.nbytes
+        if obj.shm_name and self.segments.get(obj.shm_name) is None:
+            self.segments.add(Segment(obj.shm_name, obj.new_bytes, obj.schema))
+            self.segments.hold(obj.segment_names())
+        self.total_bytes += obj.new_bytes
         return self._new_export(state, obj, export_id)
 
     def export_object(self, sid: str, obj: StoredObject) -> int:
@@ -242,8 +265,13 @@ class Store:
         return export_id
 
     def _free(self, obj: StoredObject) -> None:
-        self.total_bytes -= obj.nbytes
-        self._on_free(obj)
+        if not obj.shm_name:
+            self.total_bytes -= obj.new_bytes
+            self._on_free(obj, [])
+            return
+        dead = self.segments.drop(obj.segment_names())
+        self.total_bytes -= sum(seg.size for seg in dead)
+        self._on_free(obj, [seg.name for seg in dead])
 
     # tickets ---------------------------------------------------------------------------------
     def resolve_shared(self, raw: bytes) -> tuple[StoredObject, Binding]:
@@ -401,7 +429,7 @@ class Store:
         kept = self.history.setdefault(old.ticket.bytes, deque())
         kept.append(old)
         old.obj.refs += 1
-        self.history_bytes += old.obj.nbytes
+        self.history_bytes += old.obj.new_bytes
         while len(kept) > self.limits.history_versions:
             self._drop_version(kept.popleft())
         while self.history_bytes > self.limits.history_bytes and self._drop_oldest_version():
@@ -423,7 +451,7 @@ class Store:
         kept = self.history.get(old.ticket.bytes)
         if kept is not None and not kept:
             del self.history[old.ticket.bytes]
-        self.history_bytes -= old.obj.nbytes
+        self.history_bytes -= old.obj.new_bytes
         old.obj.refs -= 1
         if old.obj.refs == 0:
             self._free(old.obj)

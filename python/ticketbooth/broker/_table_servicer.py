@@ -13,7 +13,9 @@ import grpc
 
 from .. import _segments
 from .._proto.v1 import broker_pb2 as pb
+from ._import_parts import checked_parts
 from ._refusals import BrokerError
+from ._segrefs import Segment
 from ._servicer import Core, Ctx, refusals
 from ._wire import service_handler
 
@@ -35,9 +37,17 @@ class TableServicer:
         except ValueError as exc:
             raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
         try:
-            self.store.reserve(self.shm.size(name))
+            size = self.shm.size(name)
+            self.store.reserve(size)
             schema, rows = await asyncio.to_thread(_segments.segment_info, self.shm.file(name))
+            obj = self.core.table_object(name, schema, rows)
+            if request.parts:
+                own = Segment(name, size, obj.schema)
+                obj.parts, obj.num_rows, obj.nbytes = await checked_parts(
+                    self.store, self.shm, sid, own, request.parts, request.shm_name
+                )
+                self.store.check_object_size(obj.nbytes)  # the whole, not just what is new
         except BaseException:
             self.shm.unlink(name)
             raise
-        return self.core.import_response(sid, self.core.table_object(name, schema, rows))
+        return self.core.import_response(sid, obj)

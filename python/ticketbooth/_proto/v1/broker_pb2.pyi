@@ -460,6 +460,7 @@ class ObjectInfo(_message.Message):
     SCHEMA_FIELD_NUMBER: _builtins.int
     SHM_NAME_FIELD_NUMBER: _builtins.int
     KEPT_VERSIONS_FIELD_NUMBER: _builtins.int
+    PARTS_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """"Table" (more types come later)."""
     name: _builtins.str
@@ -482,6 +483,12 @@ class ObjectInfo(_message.Message):
         FetchRequest.version).
         """
 
+    @_builtins.property
+    def parts(self) -> _containers.RepeatedCompositeFieldContainer[Global___SegmentPart]:
+        """Tables whose record batches lie in several files (a republish that kept some of an
+        earlier version's batches): the parts in row order. Empty: the whole shm_name file.
+        """
+
     def __init__(
         self,
         *,
@@ -497,30 +504,70 @@ class ObjectInfo(_message.Message):
         schema: _builtins.bytes = ...,
         shm_name: _builtins.str = ...,
         kept_versions: _abc.Iterable[_builtins.int] | None = ...,
+        parts: _abc.Iterable[Global___SegmentPart] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kept_versions", b"kept_versions", "name", b"name", "nbytes", b"nbytes", "num_columns", b"num_columns", "num_rows", b"num_rows", "published_at", b"published_at", "publisher", b"publisher", "schema", b"schema", "shm_name", b"shm_name", "ticket", b"ticket", "type", b"type", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kept_versions", b"kept_versions", "name", b"name", "nbytes", b"nbytes", "num_columns", b"num_columns", "num_rows", b"num_rows", "parts", b"parts", "published_at", b"published_at", "publisher", b"publisher", "schema", b"schema", "shm_name", b"shm_name", "ticket", b"ticket", "type", b"type", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ObjectInfo: _TypeAlias = ObjectInfo  # noqa: Y015
 
 @_typing.final
-class ImportShmRequest(_message.Message):
+class SegmentPart(_message.Message):
+    """A run of record batches in one segment: batches [first_batch, first_batch + num_batches)
+    of the Arrow IPC stream in ServerInfo.shm_dir/shm_name, counted from 0.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SHM_NAME_FIELD_NUMBER: _builtins.int
+    FIRST_BATCH_FIELD_NUMBER: _builtins.int
+    NUM_BATCHES_FIELD_NUMBER: _builtins.int
     shm_name: _builtins.str
-    """A file name (no directories) inside ServerInfo.shm_dir; the broker takes ownership."""
+    first_batch: _builtins.int
+    num_batches: _builtins.int
     def __init__(
         self,
         *,
         shm_name: _builtins.str = ...,
+        first_batch: _builtins.int = ...,
+        num_batches: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["shm_name", b"shm_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_batch", b"first_batch", "num_batches", b"num_batches", "shm_name", b"shm_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SegmentPart: _TypeAlias = SegmentPart  # noqa: Y015
+
+@_typing.final
+class ImportShmRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHM_NAME_FIELD_NUMBER: _builtins.int
+    PARTS_FIELD_NUMBER: _builtins.int
+    shm_name: _builtins.str
+    """A file name (no directories) inside ServerInfo.shm_dir; the broker takes ownership."""
+    @_builtins.property
+    def parts(self) -> _containers.RepeatedCompositeFieldContainer[Global___SegmentPart]:
+        """Empty: the table is the whole file. Else the table's parts in row order: runs of this
+        file's batches (named by shm_name) and of segments the broker holds for tables this
+        session has fetched (ObjectInfo.shm_name / parts), kept without a copy. Every part must
+        have this file's schema, and none may have dictionary columns.
+        """
+
+    def __init__(
+        self,
+        *,
+        shm_name: _builtins.str = ...,
+        parts: _abc.Iterable[Global___SegmentPart] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parts", b"parts", "shm_name", b"shm_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
