@@ -179,6 +179,9 @@ def report_peers(peers: dict[str, Any], fmt: Callable[[float | None], str]) -> s
                 f"{s[c].get('repaint_failed', 0)} repaints not done"
             )
     lines.append(f"  screenshots of round 1's first paints: {', '.join(peers['screenshots'])}")
+    src = peers.get("republish_from", "memory")
+    what = "only the changed batch is written" if src == "fetched" else "the table is written whole"
+    lines.append(f"  ticketbooth republishes a changed copy of the {src} table ({what})")
     lines += ["", "  targets (ticketbooth, this run):"]
     for t in s["targets"]:
         v = t["value"]

@@ -236,7 +236,13 @@ def _bench(args: argparse.Namespace, base: Path) -> dict[str, Any]:
                 # a fresh page: nothing of B's run in it
                 context = new_context(KERNEL_WS_JS, RESOURCE_BUFFER_JS)
                 lab.write_notebook("P.ipynb", *peer_cells(args.rounds))
-                data["peers"] = run_peers(context, lab, args, pub, table)
+                # the table the republishes change: the fetched one (a notebook that edits a
+                # shared table; only the changed batch is written) or the in-memory original
+                # (the whole table is written again)
+                held = pub.fetch_table("big") if args.republish_from == "fetched" else None
+                source = table if held is None else held.to_arrow()
+                data["peers"] = run_peers(context, lab, args, pub, source)
+                data["peers"]["republish_from"] = args.republish_from
                 data["peers"]["perspective"] = args.perspective_version
                 data["peers"]["summary"] = summarize_peers(data["peers"])
                 context.close()
@@ -442,6 +448,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     peers.add_argument(
         "--republish", type=int, default=5, help="republish -> repaint repeats per round (5)"
+    )
+    peers.add_argument(
+        "--republish-from",
+        choices=("fetched", "memory"),
+        default="fetched",
+        help="republish a changed copy of the fetched table (only the changed batch is "
+        "written) or of the in-memory original (written whole) (fetched)",
     )
     add_output_args(p)
     args = p.parse_args(argv)
