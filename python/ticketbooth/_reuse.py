@@ -38,9 +38,22 @@ def _flat(schema: pa.Schema) -> bool:
     )
 
 
-def _key(arr: pa.Array) -> tuple[object, ...]:
+Key = tuple[object, ...]
+
+
+def _key(arr: pa.Array) -> Key:
     buffers = tuple(0 if b is None else b.address for b in arr.buffers())
-    return (str(arr.type), arr.offset, len(arr), buffers)
+    return (arr.type, arr.offset, len(arr), buffers)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A held batch, where it lies, and its columns' keys."""
+
+    name: str
+    index: int
+    batch: pa.RecordBatch
+    keys: tuple[Key, ...]
 
 
 class HeldBatches:
@@ -49,28 +62,39 @@ class HeldBatches:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_export: dict[bytes, list[Placed]] = {}
+        self._keyed: dict[bytes, list[Held]] = {}  # filled by the first `index` that needs it
 
     def add(self, export: bytes, placed: list[Placed]) -> None:
         with self._lock:
             self._by_export[export] = placed
+            self._keyed.pop(export, None)
 
     def drop(self, export: bytes) -> None:
         with self._lock:
             self._by_export.pop(export, None)
+            self._keyed.pop(export, None)
 
     def clear(self) -> None:
         with self._lock:
             self._by_export.clear()
+            self._keyed.clear()
 
-    def index(self, schema: pa.Schema) -> dict[tuple[object, ...], Placed]:
+    def index(self, schema: pa.Schema) -> dict[Key, Held]:
         """Held batches of tables with `schema`, by their first column's key."""
+        out: dict[Key, Held] = {}
         with self._lock:
-            lists = list(self._by_export.values())
-        out: dict[tuple[object, ...], Placed] = {}
-        for placed in lists:
-            for name, i, batch in placed:
-                if batch.num_rows and batch.schema.equals(schema):
-                    out.setdefault(_key(batch.column(0)), (name, i, batch))
+            for export, placed in self._by_export.items():
+                if not placed or not placed[0][2].schema.equals(schema):
+                    continue
+                keyed = self._keyed.get(export)
+                if keyed is None:
+                    keyed = self._keyed[export] = [
+                        Held(name, i, b, tuple(_key(c) for c in b.columns))
+                        for name, i, b in placed
+                        if b.num_rows
+                    ]
+                for held in keyed:
+                    out.setdefault(held.keys[0], held)
         return out
 
 
@@ -110,15 +134,16 @@ def plan(table: pa.Table, held: HeldBatches) -> Plan | None:
     index = held.index(table.schema)
     if not index:
         return None
+    others = [_by_start(table.column(j)) for j in range(1, table.num_columns)]
     runs: list[tuple[str | None, int, int]] = []
     pos = start = kept = 0
     for chunk in table.column(0).chunks:
         n = len(chunk)
         hit = index.get(_key(chunk)) if n else None
-        if hit is not None and _same_rows(table, start, hit[2]):
+        if hit is not None and _same_rows(others, start, hit):
             if pos < start:
                 runs.append((None, pos, start))
-            runs.append((hit[0], hit[1], hit[1] + 1))
+            runs.append((hit.name, hit.index, hit.index + 1))
             pos = start + n
             kept += n
         start += n
@@ -129,10 +154,22 @@ def plan(table: pa.Table, held: HeldBatches) -> Plan | None:
     return Plan(table, runs, kept)
 
 
-def _same_rows(table: pa.Table, start: int, batch: pa.RecordBatch) -> bool:
-    """Whether every column of `table` at rows [start, start + batch rows) is `batch`'s."""
-    for j in range(1, table.num_columns):
-        chunks = [c for c in table.column(j).slice(start, batch.num_rows).chunks if len(c)]
-        if len(chunks) != 1 or _key(chunks[0]) != _key(batch.column(j)):
+def _by_start(column: pa.ChunkedArray) -> dict[int, pa.Array]:
+    """A column's non-empty chunks by the row they start at."""
+    out: dict[int, pa.Array] = {}
+    pos = 0
+    for chunk in column.chunks:
+        if len(chunk):
+            out[pos] = chunk
+            pos += len(chunk)
+    return out
+
+
+def _same_rows(others: list[dict[int, pa.Array]], start: int, held: Held) -> bool:
+    """Whether the other columns (`_by_start` of columns 1...) each have a chunk at row
+    `start` that is the held batch's column: the same rows, the same memory."""
+    for j, chunks in enumerate(others, 1):
+        chunk = chunks.get(start)
+        if chunk is None or len(chunk) != held.batch.num_rows or _key(chunk) != held.keys[j]:
             return False
     return True
