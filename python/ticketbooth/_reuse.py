@@ -100,8 +100,8 @@ class HeldBatches:
 
 @dataclass(frozen=True)
 class Plan:
-    """A table as runs: ``(None, start, stop)`` rows to write, ``(name, index, 1)`` a held
-    batch."""
+    """A table as runs, in row order: ``(None, start, stop)`` rows to write, and
+    ``(segment, index, index + 1)`` a held batch; `kept_rows` the rows of the held ones."""
 
     table: pa.Table
     runs: list[tuple[str | None, int, int]]
