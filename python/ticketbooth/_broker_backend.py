@@ -219,7 +219,7 @@ class BrokerBackend:
             chunk = chunk_budget(int(self.server.limits.max_message_bytes))
             if isinstance(data, _reuse.Plan):
                 parts = _write_plan(data, path, chunk)
-                req = pb.ImportShmRequest(shm_name=name, parts=_parts_pb(parts))
+                req = pb.ImportShmRequest(shm_name=name, parts=_parts.to_pb(parts))
             else:
                 _segments.write_segment(data, path, exists=True, max_batch_bytes=chunk)
                 req = pb.ImportShmRequest(shm_name=name)
@@ -245,7 +245,7 @@ class BrokerBackend:
         info = ObjectInfo.from_message(msg, export)
         if info.type != "Table":
             return Export(export, info)
-        parts = [(p.shm_name, p.first_batch, p.num_batches) for p in msg.parts]
+        parts = _parts.from_pb(msg.parts)
         nbytes = msg.nbytes
 
         def load() -> pa.Table:
@@ -348,7 +348,3 @@ def _write_plan(plan: _reuse.Plan, path: str, chunk: int) -> list[_parts.Part]:
     reader = pa.RecordBatchReader.from_batches(plan.table.schema, batches())
     _segments.write_segment(reader, path, exists=True)
     return plan.parts(os.path.basename(path), written)
-
-
-def _parts_pb(parts: list[_parts.Part]) -> list[pb.SegmentPart]:
-    return [pb.SegmentPart(shm_name=n, first_batch=f, num_batches=c) for n, f, c in parts]

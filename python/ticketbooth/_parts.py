@@ -9,12 +9,19 @@ the runs, and `broker._segrefs` for how the broker keeps the older files alive.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 
-from ._arrow import message_sized
-from ._segments import FILE_MAGIC, map_segment
+from ._proto.v1 import broker_pb2 as pb
+from ._segments import (
+    fits,
+    map_segment,
+    message_views,
+    rechunked,
+    segment_batches,
+    stream_messages,
+)
 
 Part = tuple[str, int, int]
 """(segment file name, first batch, number of batches)."""
@@ -30,15 +37,6 @@ def has_dictionaries(schema: pa.Schema) -> bool:
         return any(walk(t.field(i).type) for i in range(t.num_fields))
 
     return any(walk(f.type) for f in schema)
-
-
-def segment_batches(data: pa.Buffer) -> tuple[pa.Schema, list[pa.RecordBatch]]:
-    """The schema and every record batch of a mapped segment (zero copy), in file order."""
-    if bytes(data.slice(0, 6)) == FILE_MAGIC:
-        with pa.ipc.open_file(data) as f:
-            return f.schema, [f.get_batch(i) for i in range(f.num_record_batches)]
-    with pa.ipc.open_stream(data) as reader:
-        return reader.schema, list(reader)
 
 
 def read_table(
@@ -73,45 +71,29 @@ def read_parts(
 def parts_messages(
     segments: dict[str, pa.Buffer], parts: Sequence[Part], max_bytes: int, limit: int = 0
 ) -> list[tuple[memoryview, memoryview]]:
-    """`_messages` as (flatbuffer, body) views, ready to frame (as `segment_messages`)."""
-    empty = memoryview(b"")
-    return [
-        (memoryview(m.metadata), memoryview(m.body) if m.body is not None else empty)
-        for m in _messages(segments, parts, max_bytes, limit)
-    ]
+    """The IPC messages of a table in parts as (flatbuffer, body) views, ready to frame (as
+    `segment_messages`; `segments` maps every file the parts name): the first segment's
+    schema message, then each run's record batch messages as they lie in their segments
+    (no dictionaries: see `has_dictionaries`). A batch over `max_bytes` has them all
+    re-chunked, as in `segment_messages`."""
+    found = {name: stream_messages(data) for name, data in segments.items()}
+    head = found[parts[0][0]][0]
+    runs = [m for name, first, count in parts for m in found[name][1 + first : 1 + first + count]]
+    if all(fits(m, max_bytes) for m in runs):
+        return message_views([head, *runs])
+    schema = pa.ipc.read_schema(head)
+    batches = (pa.ipc.read_record_batch(m, schema) for m in runs)
+    return message_views(rechunked(schema, batches, max_bytes, limit))
 
 
-def _messages(
-    segments: dict[str, pa.Buffer], parts: Sequence[Part], max_bytes: int, limit: int
-) -> Iterator[pa.ipc.Message]:
-    """The IPC messages of a table in parts: the first segment's schema message, then each
-    run's record batch messages as they lie in their segments (no dictionaries: see
-    `has_dictionaries`). A batch over `max_bytes` is re-chunked, as in `segment_messages`."""
-    found: dict[str, list[pa.ipc.Message]] = {}
-    for name in dict.fromkeys(n for n, _, _ in parts):
-        data = segments[name]
-        body = data.slice(8) if bytes(data.slice(0, 6)) == FILE_MAGIC else data
-        found[name] = list(pa.ipc.MessageReader.open_stream(pa.BufferReader(body)))
-    yield found[parts[0][0]][0]
-    runs = [found[name][1 + first : 1 + first + count] for name, first, count in parts]
-    if all(_fits(m, max_bytes) for run in runs for m in run):
-        for run in runs:
-            yield from run
-        return
-    schema = pa.ipc.read_schema(found[parts[0][0]][0])
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        for run in runs:
-            for message in run:
-                batch = pa.ipc.read_record_batch(message, schema)
-                for piece in message_sized(batch, max_bytes, limit):
-                    writer.write_batch(piece)
-    yield from list(pa.ipc.MessageReader.open_stream(pa.BufferReader(sink.getvalue())))[1:]
+def to_pb(parts: Iterable[Part]) -> list[pb.SegmentPart]:
+    """Parts as the broker's `SegmentPart` messages."""
+    return [pb.SegmentPart(shm_name=n, first_batch=f, num_batches=c) for n, f, c in parts]
 
 
-def _fits(message: pa.ipc.Message, max_bytes: int) -> bool:
-    size: int = message.metadata.size + (message.body.size if message.body else 0)
-    return size <= max_bytes
+def from_pb(parts: Iterable[pb.SegmentPart]) -> list[Part]:
+    """Parts from the broker's `SegmentPart` messages."""
+    return [(p.shm_name, p.first_batch, p.num_batches) for p in parts]
 
 
 def coalesced(runs: Iterable[Part]) -> list[Part]:

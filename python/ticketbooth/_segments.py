@@ -64,19 +64,25 @@ def write_segment(
     return reader.schema, rows
 
 
-def _open(source: pa.NativeFile | pa.BufferReader, head: bytes) -> pa.RecordBatchReader:
-    if head.startswith(FILE_MAGIC):
-        return pa.ipc.open_file(source)
-    return pa.ipc.open_stream(source)
+def _is_file_format(data: pa.Buffer) -> bool:
+    """Whether a mapped segment is in the IPC file format (else the stream format; a file
+    shorter than the magic is neither, and its reader says so)."""
+    return bytes(data[: len(FILE_MAGIC)]) == FILE_MAGIC
+
+
+def segment_batches(data: pa.Buffer) -> tuple[pa.Schema, list[pa.RecordBatch]]:
+    """The schema and every record batch of a mapped segment (zero copy), in file order."""
+    if _is_file_format(data):
+        with pa.ipc.open_file(data) as f:
+            return f.schema, [f.get_batch(i) for i in range(f.num_record_batches)]
+    with pa.ipc.open_stream(data) as reader:
+        return reader.schema, list(reader)
 
 
 def read_segment(path: str) -> pa.Table:
     """Memory-map a segment as a Table (zero copy; the pages outlive an unlink)."""
-    with pa.memory_map(path, "r") as source:
-        head = source.read(8)
-        source.seek(0)
-        reader = _open(source, head)
-        return reader.read_all()
+    schema, batches = segment_batches(map_segment(path))
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 def segment_info(path: str) -> tuple[pa.Schema, int]:
@@ -115,10 +121,26 @@ def segment_messages(
     Raises:
         LimitExceededError: a single row is larger than `max_bytes` (`limit` is named).
     """
-    body = data.slice(8) if bytes(data.slice(0, 6)) == FILE_MAGIC else data
-    messages = list(pa.ipc.MessageReader.open_stream(pa.BufferReader(body)))
-    if any(m.metadata.size + (m.body.size if m.body else 0) > max_bytes for m in messages):
-        messages = list(_rechunked(data, max_bytes, limit))
+    messages = stream_messages(data)
+    if not all(fits(m, max_bytes) for m in messages):
+        messages = rechunked(*segment_batches(data), max_bytes, limit)
+    return message_views(messages)
+
+
+def stream_messages(data: pa.Buffer) -> list[pa.ipc.Message]:
+    """A mapped segment's encapsulated IPC messages, the schema first (as they lie)."""
+    body = data.slice(8) if _is_file_format(data) else data
+    return list(pa.ipc.MessageReader.open_stream(pa.BufferReader(body)))
+
+
+def fits(message: pa.ipc.Message, max_bytes: int) -> bool:
+    """Whether `message` (flatbuffer and body) is at most `max_bytes`."""
+    size: int = message.metadata.size + (message.body.size if message.body else 0)
+    return size <= max_bytes
+
+
+def message_views(messages: Iterable[pa.ipc.Message]) -> list[tuple[memoryview, memoryview]]:
+    """(flatbuffer, body) views of `messages`, ready to frame as FlightData."""
     empty = memoryview(b"")
     return [
         (memoryview(m.metadata), memoryview(m.body) if m.body is not None else empty)
@@ -126,14 +148,17 @@ def segment_messages(
     ]
 
 
-def _rechunked(data: pa.Buffer, max_bytes: int, limit: int) -> Iterator[pa.ipc.Message]:
-    table = _open(pa.BufferReader(data), bytes(data.slice(0, 8))).read_all()
+def rechunked(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], max_bytes: int, limit: int
+) -> list[pa.ipc.Message]:
+    """`batches` re-chunked to messages of at most `max_bytes`, through one in-memory IPC
+    stream; its messages, the schema first."""
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        for batch in table.to_batches():
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
             for piece in message_sized(batch, max_bytes, limit):
                 writer.write_batch(piece)
-    yield from pa.ipc.MessageReader.open_stream(pa.BufferReader(sink.getvalue()))
+    return list(pa.ipc.MessageReader.open_stream(pa.BufferReader(sink.getvalue())))
 
 
 def unlink_quietly(path: str) -> None:

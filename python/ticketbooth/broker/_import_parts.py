@@ -29,7 +29,7 @@ def refuse(why: str) -> BrokerError:
 
 
 def _layout(path: str) -> tuple[list[int], list[int]]:
-    _, batches = _parts.segment_batches(_segments.map_segment(path))
+    _, batches = _segments.segment_batches(_segments.map_segment(path))
     return [b.num_rows for b in batches], [b.nbytes for b in batches]
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import grpc
 import pyarrow as pa
 
+from .. import _parts
 from .._cli_values import shown
 from .._errors import InvalidInputError, LimitExceededError, TicketboothError
 from .._limits import Limits
@@ -124,9 +125,7 @@ class Core:
             published_at=binding.published_at if binding else 0.0,
             schema=obj.schema,
             shm_name=obj.shm_name,
-            parts=[
-                pb.SegmentPart(shm_name=n, first_batch=f, num_batches=c) for n, f, c in obj.parts
-            ],
+            parts=_parts.to_pb(obj.parts),
             kept_versions=self.store.kept_versions(binding.ticket.bytes) if binding else [],
         )
 

@@ -232,7 +232,7 @@ class Store:
         self.reserve(obj.new_bytes)
         obj.oid = next(self._oids)
         obj.owner = sid
-        if obj.shm_name and self.segments.get(obj.shm_name) is None:
+        if obj.shm_name:  # a new file, and the ones whose batches it keeps
             self.segments.add(Segment(obj.shm_name, obj.new_bytes, obj.schema))
             self.segments.hold(obj.segment_names())
         self.total_bytes += obj.new_bytes
