@@ -223,6 +223,7 @@ export class VirtualGrid {
     const hold = r.last >= r.first && this.holding(r.first, r.last);
     const count = Math.max(0, r.last - r.first + 1);
     this.placeholderRows = 0;
+    let held = 0;
     while (this.pool.length < count) this.pool.push(this.makeRow());
     for (let k = 0; k < this.pool.length; k++) {
       const row = this.pool[k];
@@ -231,21 +232,32 @@ export class VirtualGrid {
         continue;
       }
       const index = r.first + k;
-      if (hold && this.waiting(row, index)) {
+      // out of view, a row has nothing to show before its data comes: it stays as it is
+      const unseen = index < r.firstVisible || index > r.lastVisible;
+      if (hold && (unseen || this.waiting(row, index))) {
         this.placeholderRows++;
+        held++;
+        continue;
+      }
+      if (unseen && !this.provider.windowFor(index)) {
+        // no shimmering placeholder out of view: its animation restyles the page every frame
+        row.el.style.display = "none";
         continue;
       }
       row.el.style.display = "";
       row.el.style.transform = `translateY(${vp.rowOffset(m, index, this.topRow, scrollTop)}px)`;
       this.paintRow(row, index);
     }
-    this.opts.onPaint?.(changed);
+    // A held jump changes nothing on the page until its rows arrive (or the hold ends):
+    // not even the footer, whose text would cost the scroll's frame a layout of the page.
+    if (!hold || held < count) this.opts.onPaint?.(changed);
   }
 
   /**
    * Whether to hold the rows after a jump to rows none of which is loaded yet: they keep
    * what they showed (no DOM change at all) for up to HOLD_MS, then show placeholders; the
-   * rows arrive in one paint. Rows that never showed data get placeholders at once.
+   * rows arrive in one paint. Rows in view that never showed data get placeholders at once;
+   * rows out of view wait, hidden, for their data.
    */
   private holding(first: number, last: number): boolean {
     // only a jump to rows none of which is loaded: a held row never sits beside a painted
@@ -282,6 +294,7 @@ export class VirtualGrid {
       return div(`tb-cell tb-${alignFor(c.type)}${cls === "timestamp" || cls === "date" ? " tb-tabular" : ""}`);
     });
     el.append(gutter, ...cells, div("tb-cell tb-filler"));
+    el.style.display = "none"; // until it is painted
     this.body.append(el);
     return { el, gutter, cells };
   }
