@@ -302,7 +302,7 @@ export class VirtualGrid {
   private paintRow(row: RowEl, index: number): void {
     row.el.dataset.row = String(index);
     row.el.classList.toggle("tb-odd", index % 2 === 1);
-    row.gutter.textContent = index.toLocaleString("en-US");
+    setText(row.gutter, index.toLocaleString("en-US"));
     const win = this.provider.windowFor(index);
     const failed = !win && this.provider.hasFailed(index);
     row.el.classList.toggle("tb-placeholder", !win);
@@ -311,7 +311,7 @@ export class VirtualGrid {
     for (let c = 0; c < row.cells.length; c++) {
       const cell = row.cells[c];
       if (!win) {
-        cell.textContent = failed ? "⚠" : "";
+        setText(cell, failed ? "⚠" : "");
         cell.removeAttribute("title");
         cell.classList.remove("tb-null");
         continue;
@@ -319,7 +319,7 @@ export class VirtualGrid {
       const column = win.columns[c];
       const value = column ? column.at(index - win.rowStart) : undefined;
       const f = this.formatters[c](value);
-      if (cell.textContent !== f.text) cell.textContent = f.text;
+      setText(cell, f.text);
       if (f.title) cell.title = f.title;
       else cell.removeAttribute("title");
       cell.classList.toggle("tb-null", !!f.isNull);
@@ -335,6 +335,14 @@ export class VirtualGrid {
     this.scroller.removeEventListener("keydown", this.onKey);
     this.root.remove();
   }
+}
+
+/** A cell's text, changed in its one text node (a new node would be a new layout object). */
+function setText(el: HTMLElement, text: string): void {
+  const node = el.firstChild;
+  if (node && node === el.lastChild && node.nodeType === 3) {
+    if ((node as Text).data !== text) (node as Text).data = text;
+  } else el.textContent = text;
 }
 
 function div(className: string): HTMLElement {

@@ -83,7 +83,7 @@ export const CSS = `
   color: var(--tb-fg3); font-family: var(--tb-mono); font-size: 11px; }
 .tb-gutter { position: sticky; left: 0; z-index: 1; background: var(--tb-bg1); }
 .tb-body { position: relative; overflow: clip; width: var(--tb-width); min-width: 100%; }
-.tb-row { position: absolute; top: 0; left: 0; height: var(--tb-row-h); will-change: transform; }
+.tb-row { position: absolute; top: 0; left: 0; height: var(--tb-row-h); }
 .tb-row.tb-odd { background: var(--tb-stripe); }
 .tb-row:hover { background: var(--tb-hover); }
 .tb-cell { padding: 0 10px; line-height: var(--tb-row-h); white-space: nowrap; overflow: hidden;

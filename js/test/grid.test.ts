@@ -251,6 +251,21 @@ describe("table view live updates", () => {
     expect(Math.min(...shown)).toBeGreaterThan(first - 4); // (this jump leaves some out)
   });
 
+  it("changes a cell's text in place: a repainted row keeps its text nodes", async () => {
+    const { host, grid } = setup();
+    await until(() => host.querySelector('.tb-row[data-row="5"]:not(.tb-placeholder)') !== null);
+    const cellsOf = (row: Element) => [...row.querySelectorAll(".tb-cell:not(.tb-filler)")];
+    const before = new Map(rowsIn(host).map((row) => [row, cellsOf(row).map((c) => c.firstChild)]));
+    grid.scrollToRow(4_000_000);
+    await until(() => host.querySelector('.tb-row[data-row="4000005"]:not(.tb-placeholder)') !== null);
+    const row = host.querySelector<HTMLElement>('.tb-row[data-row="4000005"]')!;
+    expect(before.has(row)).toBe(true); // a pooled row, painted before the jump
+    expect(cellText(host, 4_000_005, 0)).toBe("4,000,005");
+    expect(row.querySelector(".tb-gutter")!.textContent).toBe("4,000,005");
+    const nodes = cellsOf(row).map((c) => c.firstChild);
+    expect(nodes.every((n, i) => n !== null && n === before.get(row)![i])).toBe(true);
+  });
+
   it("paints the first rows sent with the view without asking for them", async () => {
     const rows = new FakeDataSource({ numRows: 1000 }).encode(0, 64);
     const first = { first_rows: new DataView(rows.buffer, rows.byteOffset, rows.byteLength) };
