@@ -1,6 +1,6 @@
 // Virtual grid: only the visible rows (+ overscan) exist in the DOM.
 import type { ColumnSpec, SortKey } from "./model";
-import { alignFor, classifyType, formatterFor, type Formatter } from "./format";
+import { alignFor, classifyType, formatCount, formatterFor, type Formatter } from "./format";
 import { createHeaderCell, paintSort } from "./header";
 import type { LoadedWindow } from "./loader";
 import * as vp from "./viewport";
@@ -302,7 +302,7 @@ export class VirtualGrid {
   private paintRow(row: RowEl, index: number): void {
     row.el.dataset.row = String(index);
     row.el.classList.toggle("tb-odd", index % 2 === 1);
-    setText(row.gutter, index.toLocaleString("en-US"));
+    setText(row.gutter, formatCount(index));
     const win = this.provider.windowFor(index);
     const failed = !win && this.provider.hasFailed(index);
     row.el.classList.toggle("tb-placeholder", !win);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  alignFor, classifyType, formatBool, formatDate, formatFloat, formatInt, formatString, formatTimestamp, formatterFor,
+  alignFor, classifyType, formatBool, formatCount, formatDate, formatFloat, formatInt, formatString, formatTimestamp, formatterFor,
 } from "../src/format";
 
 describe("formatters", () => {
@@ -9,6 +9,9 @@ describe("formatters", () => {
     expect(formatInt(-42).text).toBe("-42");
     expect(formatInt(9007199254740993n).text).toBe("9,007,199,254,740,993");
     expect(formatInt(-1234n).text).toBe("-1,234");
+    expect(formatInt(-9223372036854775808n).text).toBe("-9,223,372,036,854,775,808");
+    expect(formatCount(9_999_999)).toBe("9,999,999");
+    expect(formatCount(0)).toBe("0");
     expect(formatterFor("int64")(5n).text).toBe("5");
     expect(formatterFor("uint8")(255).text).toBe("255");
   });
