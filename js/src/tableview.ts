@@ -1,6 +1,7 @@
 // Wires the model (num_rows, columns, version, sort) to the loader and grid.
 import type { Chrome } from "./chrome";
 import { decodeIPC, type DataSource } from "./datasource";
+import { formatCount } from "./format";
 import { VirtualGrid } from "./grid";
 import { WindowLoader } from "./loader";
 import { listen, type ColumnSpec, type WidgetModel } from "./model";
@@ -15,7 +16,7 @@ export interface TableViewOptions {
   fallbackHeight?: number;
 }
 
-const fmt = (n: number) => n.toLocaleString("en-US");
+const fmt = formatCount;
 
 function readColumns(model: WidgetModel): ColumnSpec[] {
   const cols = model.get("columns");
