@@ -141,7 +141,7 @@ export class VirtualGrid {
   }
 
   private applyWidths(): void {
-    const digits = Math.max(1, this.numRows - 1).toLocaleString("en-US").length;
+    const digits = formatCount(Math.max(1, this.numRows - 1)).length; // as the gutter shows it
     const gutter = Math.max(44, Math.ceil(digits * 7.5 + 20));
     const cols = [gutter, ...this.widths];
     // A trailing filler column absorbs spare width in a wide container.

@@ -16,8 +16,6 @@ export interface TableViewOptions {
   fallbackHeight?: number;
 }
 
-const fmt = formatCount;
-
 function readColumns(model: WidgetModel): ColumnSpec[] {
   const cols = model.get("columns");
   if (!Array.isArray(cols)) return [];
@@ -106,7 +104,7 @@ export class TableView {
     // (status_message says why), without a new version: stop waiting then too.
     if (this.sortRequest !== null && JSON.stringify(sort) !== this.sortRequest) this.sortRequest = null;
     this.grid.setSort(sort);
-    this.chrome.meta.textContent = `${fmt(numRows)} ${numRows === 1 ? "row" : "rows"} × ${columns.length} ${columns.length === 1 ? "column" : "columns"}`;
+    this.chrome.meta.textContent = `${formatCount(numRows)} ${numRows === 1 ? "row" : "rows"} × ${columns.length} ${columns.length === 1 ? "column" : "columns"}`;
     this.grid.render();
     this.updateFooter();
   }
@@ -143,7 +141,7 @@ export class TableView {
     this.footerKey = key;
     const foot = this.chrome.footLeft;
     foot.replaceChildren();
-    foot.append(this.numRows > 0 ? `rows ${fmt(first)}–${fmt(last)} of ${fmt(this.numRows)}` : "no rows");
+    foot.append(this.numRows > 0 ? `rows ${formatCount(first)}–${formatCount(last)} of ${formatCount(this.numRows)}` : "no rows");
     if (sorting) foot.append(" · sorting…");
     else if (this.grid.placeholderRows > 0 && !this.lastError) foot.append(" · loading…");
     if (this.lastError) {
