@@ -26,11 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.flight as fl
 from _tables_data import make_table
-from _tables_procs import clock_starts, emit, exit_when_stdin_closes, run_role
+from _tables_procs import HOST, clock_starts, emit, exit_when_stdin_closes, run_role
 
 
 def location(cfg: dict[str, Any], port: int) -> str:
-    return f"grpc+{'tls' if cfg.get('cert') else 'tcp'}://127.0.0.1:{port}"
+    return f"grpc+{'tls' if cfg.get('cert') else 'tcp'}://{HOST}:{port}"
 
 
 class Server(fl.FlightServerBase):  # type: ignore[misc]

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
+# where the servers listen and the clients connect; a network namespace for the clients
+# (both set by --link, _tables_link.py: the clients' bytes then cross an emulated link)
+HOST = os.environ.get("TB_BENCH_HOST", "127.0.0.1")
 
 
 class BudgetExceeded(Exception):
@@ -47,8 +50,9 @@ def run_child(script: str, cfg: dict[str, Any], timeout: float) -> list[dict[str
         RuntimeError: it crashed, printed nothing, or reported an error (its message).
     """
     try:
+        netns = os.environ.get("TB_BENCH_NETNS")
         res = subprocess.run(
-            _argv(script),
+            (["ip", "netns", "exec", netns] if netns else []) + _argv(script),
             input=json.dumps(cfg) + "\n",
             capture_output=True,
             text=True,
@@ -100,7 +104,7 @@ def clock_starts() -> float:
 
 @dataclass
 class Server:
-    """A long-lived server process; `port` is where it listens on 127.0.0.1."""
+    """A long-lived server process; `port` is where it listens on HOST."""
 
     name: str
     proc: subprocess.Popen[str]

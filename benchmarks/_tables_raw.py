@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 import numpy as np
-from _tables_procs import clock_starts, emit, exit_when_stdin_closes, run_role
+from _tables_procs import HOST, clock_starts, emit, exit_when_stdin_closes, run_role
 
 PATTERN = 251  # byte i of the payload is i % 251 (a prime: no alignment hides a misplaced chunk)
 
@@ -42,7 +42,7 @@ def serve(cfg: dict[str, Any]) -> None:
     if cfg.get("cert"):
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cfg["cert"], cfg["key"])
-    listener = socket.create_server(("127.0.0.1", 0))
+    listener = socket.create_server((HOST, 0))
     threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
     emit(port=listener.getsockname()[1])
     while True:
@@ -103,7 +103,7 @@ def _pull(tls: Any, incoming: ssl.MemoryBIO, conn: socket.socket, fn: Any) -> An
 
 def _receive_bio(ctx: ssl.SSLContext, sock: socket.socket, view: memoryview) -> tuple[Any, ...]:
     """Handshake, then time: request -> every byte decrypted into `view`."""
-    tls, incoming, outgoing = _bio(ctx, sock, server_hostname="127.0.0.1")
+    tls, incoming, outgoing = _bio(ctx, sock, server_hostname=HOST)
     n, got = len(view), 0
     raw = bytearray(4 << 20)
     t0 = clock_starts()
@@ -127,7 +127,7 @@ def client(cfg: dict[str, Any]) -> None:
     buf.fill(1)  # fault every page in before the clock starts
     touch_s = time.perf_counter() - t0
     view = memoryview(buf)
-    sock = socket.create_connection(("127.0.0.1", cfg["port"]))
+    sock = socket.create_connection((HOST, cfg["port"]))
     if cfg.get("cert") and cfg.get("bio"):
         with sock:
             ctx = ssl.create_default_context(cafile=cfg["cert"])
@@ -137,7 +137,7 @@ def client(cfg: dict[str, Any]) -> None:
         return
     if cfg.get("cert"):
         ctx = ssl.create_default_context(cafile=cfg["cert"])
-        sock = ctx.wrap_socket(sock, server_hostname="127.0.0.1")  # handshake now
+        sock = ctx.wrap_socket(sock, server_hostname=HOST)  # handshake now
     with sock:
         t0 = clock_starts()
         sock.sendall(b"g")

@@ -70,8 +70,13 @@ def report(data: dict[str, Any]) -> str:
     lines += [_line(x, False) for x in same]
     lines += [
         "",
-        "  between processes over loopback: a server process holds the data; a fresh client "
-        "process per run",
+        "  between processes "
+        + (
+            f"across an emulated {m['link_gbit']:g} Gbit/s link (--link: veth, MTU 1500, tc tbf)"
+            if m.get("link_gbit")
+            else "over loopback"
+        )
+        + ": a server process holds the data; a fresh client process per run",
         HEAD + "".join(f" {name:>7}" for _, name in RATIOS),
         RULE + " -------" * len(RATIOS),
     ]

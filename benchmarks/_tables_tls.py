@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, 
 from tests.certs import make_cert
 
 
-def self_signed_cert(directory: Path) -> tuple[Path, Path, str]:
-    """(cert.pem, key.pem, what made them) for CN=localhost, SAN localhost and 127.0.0.1."""
-    return make_cert(directory)
+def self_signed_cert(directory: Path, ips: tuple[str, ...] = ()) -> tuple[Path, Path, str]:
+    """(cert.pem, key.pem, what made them) for CN=localhost, SAN localhost, 127.0.0.1 and
+    `ips` (the server's address on an emulated link, --link)."""
+    return make_cert(directory, ips)

@@ -5,7 +5,7 @@ pyarrow's own Arrow Flight server.
 
     python benchmarks/bench_tables.py [--rows N] [--repeat K] [--json PATH] [--quick]
                                       [--remote-timeout S] [--skip-pickle2]
-                                      [--flight-batch-rows N]
+                                      [--flight-batch-rows N] [--link GBIT]
 
 Processes (a subscriber is never the publisher's process; each server is its own process):
   * two brokers, ``python -m ticketbooth serve --port 0`` in a temporary Jupyter runtime dir
@@ -21,7 +21,9 @@ Same host (_tables_local.py): a plain IPC write to /dev/shm (the floor for publi
 apart; pickle round trips. Between processes (_tables_peers.py): raw TCP and raw TLS
 (sendall -> recv_into, the ceiling); Flight DoGet/DoPut over grpc+tcp and grpc+tls;
 ticketbooth ``Session(url, token=..., force_remote=True)`` fetch and publish over TCP and
-TLS (public API only: it measures whatever remote path the checkout has).
+TLS (public API only: it measures whatever remote path the checkout has). With --link GBIT
+(root only) those transfers cross an emulated GBIT Gbit/s Ethernet link instead of loopback
+(_tables_link.py): a veth pair to a network namespace, where every client process runs.
 
 The runs are interleaved: K rounds, each running every measurement once. Each figure is the
 median of its K runs. Each measurement in another process has a time budget
@@ -52,6 +54,7 @@ import pyarrow.compute as pc
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the _*.py helpers next to this file
 from _broker import start_broker
 from _tables_data import make_table
+from _tables_link import emulated_link
 from _tables_local import local_measurements
 from _tables_peers import start_servers, transfer_measurements
 from _tables_report import report
@@ -62,7 +65,12 @@ from _util import add_output_args, cpu_model, git_state, log, mem_total_gib, wri
 
 
 def bench(
-    rows: int, repeat: int, budget: float, skip_pickle2: bool, flight_batch_rows: int | None
+    rows: int,
+    repeat: int,
+    budget: float,
+    skip_pickle2: bool,
+    flight_batch_rows: int | None,
+    link_gbit: float | None = None,
 ) -> dict[str, Any]:
     import ticketbooth as tb
 
@@ -72,15 +80,19 @@ def bench(
     runtime = work / "runtime"
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)  # the children inherit it
     scratch = tempfile.mkdtemp(prefix="ticketbooth-bench-ipc-", dir="/dev/shm")
-    cert, key, cert_made_by = self_signed_cert(work / "tls")
     stack = ExitStack()
+    host: tuple[str, ...] = ()
     try:
+        if link_gbit is not None:
+            log(f"setting up an emulated {link_gbit:g} Gbit/s link (veth + tc tbf)")
+            host = ("--host", stack.enter_context(emulated_link(link_gbit)))
+        cert, key, cert_made_by = self_signed_cert(work / "tls", host[1:])
         log("starting the brokers and the raw and Flight servers")
-        broker = start_broker(runtime, "--port", "0")
+        broker = start_broker(runtime, "--port", "0", *host, *(("--insecure",) if host else ()))
         stack.callback(broker.stop)
         brokers: dict[str, Any] = {"tcp": broker}
         try:
-            tls_args = ("--port", "0", "--tls-cert", str(cert), "--tls-key", str(key))
+            tls_args = ("--port", "0", *host, "--tls-cert", str(cert), "--tls-key", str(key))
             brokers["tls"] = start_broker(work / "runtime-tls", *tls_args)
             stack.callback(brokers["tls"].stop)
         except Exception as exc:
@@ -126,6 +138,7 @@ def bench(
     meta = metadata(table, repeat, budget, explicit)
     meta |= {"loadavg_start": load_start, "rounds": rounds, "cert_made_by": cert_made_by}
     meta["flight_batch_rows"] = flight_batch_rows
+    meta["link_gbit"] = link_gbit
     meta["raw_tls_cipher"] = " ".join(map(str, res["raw_tls"].get("cipher") or [])) or None
     meta["wall_s"] = time.monotonic() - t_start
     return {"meta": meta, "results": res, "targets": targets(res)}
@@ -197,6 +210,13 @@ def main(argv: list[str] | None = None) -> int:
         help="pyarrow's Flight peers send the table in batches of at most N rows (default: "
         "as built, one batch; ticketbooth's own messages hold ~4 MiB: 117,964 of these rows)",
     )
+    p.add_argument(
+        "--link",
+        type=float,
+        metavar="GBIT",
+        help="root only: the transfers between processes cross an emulated Ethernet link of "
+        "GBIT Gbit/s (a veth pair to a network namespace, shaped by tc tbf) instead of loopback",
+    )
     args = p.parse_args(argv)
     quick = args.quick
     rows = args.rows if args.rows is not None else (1_000_000 if quick else 10_000_000)
@@ -206,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--rows, --repeat and --remote-timeout must be positive")
     if args.flight_batch_rows is not None and args.flight_batch_rows < 1:
         p.error("--flight-batch-rows must be positive")
-    data = bench(rows, repeat, budget, args.skip_pickle2, args.flight_batch_rows)
+    if args.link is not None and args.link <= 0:
+        p.error("--link must be positive (Gbit/s)")
+    data = bench(rows, repeat, budget, args.skip_pickle2, args.flight_batch_rows, args.link)
     print(report(data))
     write_json(args.json, data)
     return 0

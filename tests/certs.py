@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 
-def cert_with_openssl(directory: Path) -> tuple[Path, Path]:
+def cert_with_openssl(directory: Path, ips: tuple[str, ...] = ()) -> tuple[Path, Path]:
     openssl = shutil.which("openssl")
     if openssl is None:
         raise FileNotFoundError("openssl")
@@ -32,7 +32,7 @@ def cert_with_openssl(directory: Path) -> tuple[Path, Path]:
             "-subj",
             "/CN=localhost",
             "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "subjectAltName=DNS:localhost," + ",".join(f"IP:{ip}" for ip in ("127.0.0.1", *ips)),
         ],
         check=True,
         capture_output=True,
@@ -41,7 +41,7 @@ def cert_with_openssl(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def cert_with_cryptography(directory: Path) -> tuple[Path, Path]:
+def cert_with_cryptography(directory: Path, ips: tuple[str, ...] = ()) -> tuple[Path, Path]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -60,7 +60,10 @@ def cert_with_cryptography(directory: Path) -> tuple[Path, Path]:
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName("localhost"),
+                    *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", *ips)),
+                ]
             ),
             critical=False,
         )
@@ -80,20 +83,20 @@ def cert_with_cryptography(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def make_cert(directory: Path) -> tuple[Path, Path, str]:
-    """(cert.pem, key.pem, what made them), CN=localhost with SAN localhost and 127.0.0.1:
-    the cryptography package, else the openssl CLI (also used by the benchmarks).
+def make_cert(directory: Path, ips: tuple[str, ...] = ()) -> tuple[Path, Path, str]:
+    """(cert.pem, key.pem, what made them), CN=localhost with SAN localhost, 127.0.0.1 and
+    `ips`: the cryptography package, else the openssl CLI (also used by the benchmarks).
 
     Raises:
         RuntimeError: neither is available.
     """
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        return (*cert_with_cryptography(directory), "cryptography")
+        return (*cert_with_cryptography(directory, ips), "cryptography")
     except ImportError:
         pass
     try:
-        return (*cert_with_openssl(directory), "openssl")
+        return (*cert_with_openssl(directory, ips), "openssl")
     except (FileNotFoundError, subprocess.CalledProcessError) as exc:
         raise RuntimeError("a certificate needs the cryptography package or openssl") from exc
 
