@@ -21,6 +21,7 @@ from ._errors import (
     IncompatibleBrokerError,
     SessionClosedError,
     TicketboothError,
+    TicketNotFoundError,
 )
 from ._flight_client import FlightTransport
 from ._info import ObjectInfo
@@ -250,7 +251,13 @@ class BrokerBackend:
 
         def load() -> pa.Table:
             if self.features.same_host:
-                table, placed = _parts.read_table(self.server.shm_dir, msg.shm_name, parts)
+                try:
+                    table, placed = _parts.read_table(self.server.shm_dir, msg.shm_name, parts)
+                except FileNotFoundError:  # the broker removed it: nothing holds it any more
+                    raise TicketNotFoundError(
+                        f"{ticket_from_bytes(export)}: the table was released before its data "
+                        "was read; fetch it again (data read before a release stays valid)"
+                    ) from None
                 self._held.add(export, placed)  # batches a republish can name, not copy
                 return table
             try:
@@ -272,7 +279,8 @@ class BrokerBackend:
 
     def info(self, ticket: bytes, version: int) -> ObjectInfo:
         req = pb.GetInfoRequest(ticket=ticket, version=version)
-        return ObjectInfo.from_message(self.call("get info", self.conn.sessions.GetInfo, req))
+        resp = self.call("get info", self.conn.sessions.GetInfo, req)
+        return ObjectInfo.from_message(resp, ticket)  # an export's info names no ticket
 
     def release(self, ticket: bytes) -> None:
         self._held.drop(ticket)

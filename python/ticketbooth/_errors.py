@@ -22,7 +22,13 @@ class PermissionDeniedError(TicketboothError, PermissionError):
 
 
 class BrokerUnavailableError(TicketboothError, ConnectionError):
-    """No broker answers at the address, or it went away during the call."""
+    """No broker answers at the address, or it went away during the call.
+
+    `timed_out` is True when a broker was reached but did not answer in time (it may be
+    busy or stopped), False when none answered at all.
+    """
+
+    timed_out: bool = False
 
 
 class LimitExceededError(TicketboothError):
@@ -65,8 +71,9 @@ def from_rpc_error(err: grpc.RpcError, what: str) -> TicketboothError:
             "send smaller record batches or raise the broker's --max-message-bytes"
         )
     elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        cls = BrokerUnavailableError
-        detail = f"broker did not answer {what} in time: {detail}"
+        late = BrokerUnavailableError(f"broker did not answer {what} in time: {detail}")
+        late.timed_out = True
+        return late
     elif cls is TicketboothError:
         detail = f"{what} failed ({code.name}): {detail}"
     return cls(detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
+from ._owner import owner_of
 from ._tickets import ExportTicket
 
 
@@ -20,6 +21,7 @@ class Handle:
     ) -> None:
         self._ticket = ticket
         self._version = version
+        self._released = False
         self._finalizer = weakref.finalize(self, on_collect, ticket)
         self._finalizer.atexit = False  # at exit the session's close releases everything
 
@@ -33,6 +35,19 @@ class Handle:
         """The version of the published ticket this was fetched from (0 if none)."""
         return self._version
 
+    @property
+    def is_closed(self) -> bool:
+        """True once the export is released or its session closed (pydeephaven's name)."""
+        session = owner_of(self)
+        return self._released or session is None or not session.is_alive
+
+    def close(self) -> None:
+        """Release the export (pydeephaven's ``Table.close()``); data already read stays."""
+        session = owner_of(self)
+        if not self._released and session is not None and session.is_alive:
+            session.release(self)
+
     def _detach(self) -> None:
         """Forget the collection hook (the export was released explicitly)."""
         self._finalizer.detach()
+        self._released = True

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import _arrow, _discovery
+from . import _arrow, _discovery, _owner
 from ._append import appended
 from ._backend import Backend, Export, Features
 from ._broker_backend import BrokerBackend
@@ -82,6 +82,9 @@ class Session(ObjectCalls):
     ) -> None:
         self._closed = True
         self._pins: dict[bytes, Any] = {}
+        self._key = _owner.new_key(self)  # stamps this session's export tickets
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise InvalidInputError(f"timeout must be a positive number of seconds: {timeout!r}")
         if host is not None or port is not None:
             if url is not None:
                 raise InvalidInputError("give either url or host/port, not both")
@@ -190,7 +193,7 @@ class Session(ObjectCalls):
             TicketNotFoundError: nothing is published under the ticket (or it was released).
             InvalidInputError: malformed ticket, or the ticket holds something other than a table.
         """
-        t = as_ticket(ticket)
+        t = _owner.mine(ticket, self._key, "fetch table")
         v = _version(version)
         self._check("fetch table")
         export = self._backend.fetch(t.bytes, v, "fetch table")
@@ -210,14 +213,15 @@ class Session(ObjectCalls):
                 raise SessionClosedError("cannot read the table: its session is closed")
             return load()
 
-        ticket = ExportTicket(export.ticket)
+        ticket = _owner.stamp(export.ticket, self._key)
         return Table(ticket, info.schema, info.num_rows, checked, self._on_collect, info.version)
 
     def publish_table(self, table: Any, ticket: Any) -> None:
         """Publish a table to a ticket; ``publish_table(ticket, table)`` works as well.
 
         `table` may be a `Table` of this session or any table data (imported first; the
-        import is kept by the session until the ticket is republished, released or closed).
+        import is kept by the session until the ticket is republished, released or closed;
+        a `Table` of another session is table data too).
         A str ticket is a scope name (``"sales"``) or a shared ticket's text.
 
         On the same host, record batches of `table` that are the very memory of a table this
@@ -226,10 +230,11 @@ class Session(ObjectCalls):
         """
         table, ticket = ticket_last(table, ticket)
         result = as_ticket(ticket)  # a bad ticket fails before any data is sent
-        if isinstance(table, Table):
+        if isinstance(table, Table) and _owner.owner_of(table) in (None, self):
             self.publish(table.ticket, result)
-        else:
-            self._publish_pinned(self.import_table(table), result)
+        else:  # another session's Table is published as data (on one host: mapped, no copy)
+            data = table.to_arrow() if isinstance(table, Table) else table
+            self._publish_pinned(self.import_table(data), result)
 
     def append_table(self, ticket: Any, rows: Any) -> int:
         """Publish the table behind `ticket` with `rows` added at the end (or `rows` alone
@@ -280,9 +285,12 @@ class Session(ObjectCalls):
             TicketNotFoundError: the source export does not exist in this session.
             InvalidInputError: the source is not an export, or the result is an export ticket.
         """
-        src, dst = as_ticket(source_ticket), as_ticket(result_ticket)
+        src, dst = _owner.mine(source_ticket, self._key, "publish"), as_ticket(result_ticket)
         self._check("publish")
         self._backend.publish(src.bytes, dst.bytes)
+        old = self._pins.pop(dst.bytes, None)  # what publish_table imported for dst before
+        if old is not None and old.ticket != src:
+            self.release(old)
 
     def fetch(self, ticket: Any) -> ExportTicket:
         """A new export ticket in this session for the object behind `ticket`.
@@ -290,14 +298,14 @@ class Session(ObjectCalls):
         `ticket` may be a ticket, a scope name, a `ServerObject`, or anything with a
         ``ticket`` attribute. The export lives until released or the session closes.
         """
-        t = as_ticket(ticket)
+        t = _owner.mine(ticket, self._key, "fetch")
         self._check("fetch")
-        return ExportTicket(self._backend.fetch(t.bytes, 0).ticket)
+        return _owner.stamp(self._backend.fetch(t.bytes, 0).ticket, self._key)
 
     def info(self, ticket: Any, *, version: int | None = None) -> ObjectInfo:
         """What the broker knows about the object behind `ticket` (type, rows, version...);
         `version`: of an earlier version still kept."""
-        t = as_ticket(ticket)
+        t = _owner.mine(ticket, self._key, "get info")
         v = _version(version)
         self._check("get info")
         return self._backend.info(t.bytes, v)
@@ -308,9 +316,9 @@ class Session(ObjectCalls):
         Releasing a source export unpublishes every ticket published from it; subscribers
         keep what they already fetched.
         """
+        t = _owner.mine(ticket, self._key, "release")
         if hasattr(ticket, "_detach"):
             ticket._detach()
-        t = as_ticket(ticket)
         pinned = self._pins.pop(t.bytes, None)
         self._check("release")
         self._backend.release(t.bytes)
@@ -381,9 +389,17 @@ def _broker(
         endpoint = found or _discovery.start_embedded(timeout)
     try:
         return BrokerBackend(endpoint, name, certs, timeout, force_remote)
-    except BrokerUnavailableError:
+    except BrokerUnavailableError as exc:
         if endpoint.source != "connection file" or not start_broker:
             raise
+        info = _discovery.read_connection_file(endpoint.connection_file or "")
+        if exc.timed_out and info is not None and info.get("url") == endpoint.url:
+            # its process lives: a busy or stopped broker keeps its file (and its objects)
+            raise BrokerUnavailableError(
+                f"the broker at {endpoint.url} (pid {info.get('pid', '?')}, named by "
+                f"{endpoint.connection_file}) is running but did not answer in {timeout:g}s: "
+                "it may be busy or stopped. Try again or raise Session(timeout=...)"
+            ) from None
         endpoint = _discovery.start_embedded(timeout, failed=endpoint)
         return BrokerBackend(endpoint, name, None, timeout, force_remote)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from . import _owner
 from ._backend import Backend
 from ._deephaven_plugin import BundleClient
 from ._errors import TicketboothError
@@ -22,6 +23,7 @@ class ObjectCalls:
 
     _backend: Backend
     _pins: dict[bytes, Any]
+    _key: str
 
     if TYPE_CHECKING:  # provided by Session
 
@@ -46,7 +48,9 @@ class ObjectCalls:
         self._check("import figure")
         bundle = to_mimebundle(figure, max_bytes=self._backend.max_object_bytes)
         export = self._backend.import_object(FIGURE_TYPE, bundle.to_wire())
-        return SharedObject(FIGURE_TYPE, ExportTicket(export), bundle, 0, self._on_collect)
+        return SharedObject(
+            FIGURE_TYPE, _owner.stamp(export, self._key), bundle, 0, self._on_collect
+        )
 
     def publish_figure(self, figure: Any, ticket: Any) -> None:
         """Publish a figure (or rich object) to a ticket; ``(ticket, figure)`` works too.
@@ -56,7 +60,7 @@ class ObjectCalls:
         """
         figure, ticket = ticket_last(figure, ticket)
         result = as_ticket(ticket)  # a bad ticket fails before the figure is rendered
-        if isinstance(figure, SharedObject):
+        if isinstance(figure, SharedObject) and _owner.owner_of(figure) in (None, self):
             self.publish(figure.ticket, result)
         else:
             self._publish_pinned(self.import_figure(figure), result)
@@ -64,11 +68,8 @@ class ObjectCalls:
     def _publish_pinned(self, handle: Table | SharedObject, result: Ticket) -> None:
         """Publish an import the caller holds no handle to: the session keeps it alive until
         the ticket is republished (the previous import is released), released or closed."""
-        self.publish(handle.ticket, result)
-        old = self._pins.pop(result.bytes, None)
+        self.publish(handle.ticket, result)  # releases the import published there before
         self._pins[result.bytes] = handle
-        if old is not None:
-            self.release(old)
 
     def fetch_object(self, ticket: Any, *, version: int | None = None) -> SharedObject | Table:
         """Fetch any published object: a `SharedObject` for figures, a `Table` for tables.
@@ -79,12 +80,12 @@ class ObjectCalls:
             TicketNotFoundError: nothing is published under the ticket (or that version is
                 no longer kept).
         """
-        t = as_ticket(ticket)
+        t = _owner.mine(ticket, self._key, "fetch object")
         info = self.info(t, version=version)
         if info.type == "Table":
             return self.fetch_table(t, version=version)
         fetched = self._backend.fetch(t.bytes, info.version if version else 0)
-        export = ExportTicket(fetched.ticket)
+        export = _owner.stamp(fetched.ticket, self._key)
         try:
             wire = self._backend.get_object(export.bytes)
         except BaseException:
@@ -103,7 +104,7 @@ class ObjectCalls:
         Iterate it (``for e in s.watch("sales")``) or ``async for``; it ends after the
         ticket is released, with ``event.reason`` saying why ("expired" = publisher gone).
         """
-        raw = b"" if ticket is None else as_ticket(ticket).bytes
+        raw = b"" if ticket is None else _owner.mine(ticket, self._key, "watch").bytes
         self._check("watch")
         return self._backend.watch(raw)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ._errors import TicketNotFoundError
 from ._handle import Handle
 from ._tickets import ExportTicket
 
@@ -56,6 +57,10 @@ class Table(Handle):
     def to_arrow(self) -> pa.Table:
         """The data as a pyarrow Table (memory-mapped, zero copy, on the same host)."""
         if self._data is None:
+            if self._released:
+                raise TicketNotFoundError(
+                    f"{self._ticket!r} was released before its data was read; fetch it again"
+                )
             self._data = self._load()
         return self._data
 

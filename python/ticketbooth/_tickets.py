@@ -49,10 +49,11 @@ class Ticket:
 class ExportTicket(Ticket):
     """A session-owned reference to an object (``b"e"`` + int32 little-endian id)."""
 
-    __slots__ = ()
+    __slots__ = ("_owner",)
 
     def __init__(self, ticket_bytes: bytes) -> None:
         super().__init__(ticket_bytes)
+        self._owner: str | None = None  # the key of the session that made it (_owner.py)
         if len(self._bytes) != 5 or self._bytes[:1] != b"e":
             raise InvalidInputError(
                 f"not an export ticket: {self._bytes!r} (expected b'e' + 4 bytes)"

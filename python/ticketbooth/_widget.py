@@ -11,7 +11,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from . import _snapshot
+from . import _owner, _snapshot
 from ._default import default_session
 from ._errors import TicketboothError, TicketNotFoundError
 from ._shared_object import SharedObject
@@ -93,11 +93,13 @@ class TicketView(anywidget.AnyWidget):
     first_rows_version = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, ticket: Any, session: Any = None, *, height: int = 360) -> None:
+        parsed = as_ticket(ticket)  # a bad ticket fails before any widget exists
         # a clear error when the JS build is missing; anywidget turns `_esm` into a trait
         self._esm = _bundle_path().read_text(encoding="utf-8")
         super().__init__(height=height)
-        self._ticket = as_ticket(ticket)
-        self._session = session if session is not None else default_session()
+        self._ticket = parsed
+        # an export (a Table, a figure) is viewed through the session that holds it
+        self._session = session or _owner.owner_of(ticket) or default_session()
         self.broker_id = str(getattr(self._session, "broker_id", ""))
         self._windows: TableWindows | None = None
         self._handle: Table | SharedObject | None = None
@@ -306,9 +308,11 @@ class TicketView(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the ticket and release what the view holds."""
-        self._watch.close()
-        if self._handle is not None:
-            self._release(self._handle)
+        if hasattr(self, "_watch"):  # not when __init__ failed before watching
+            self._watch.close()
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            self._release(handle)
             self._handle = None
         super().close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -75,6 +76,32 @@ def test_unreachable_connection_file_is_replaced(
     with tb.Session(timeout=5) as s:
         assert s.endpoint.url != bogus["url"]
         assert s.endpoint.source == "embedded"
+
+
+def test_stopped_broker_keeps_its_connection_file(broker: BrokerProcess) -> None:
+    """A broker that is alive but does not answer in time (busy, or stopped as here) is not
+    replaced: its connection file stays, and once it answers again it is found again with
+    everything it held."""
+    with tb.Session() as pub:
+        pub.publish_table(pa.table({"a": [1, 2]}), "kept")
+        conn = Path(pub.endpoint.connection_file or "")
+        os.kill(broker.proc.pid, signal.SIGSTOP)
+        try:
+            for timeout in (1.0, 0.001):
+                with pytest.raises(tb.BrokerUnavailableError, match="is running but did not"):
+                    tb.Session(timeout=timeout)
+                assert conn.exists()
+        finally:
+            os.kill(broker.proc.pid, signal.SIGCONT)
+        with tb.Session() as s:
+            assert s.endpoint.url == pub.endpoint.url
+            assert s.fetch_table("kept").to_arrow().column("a").to_pylist() == [1, 2]
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "5", True])
+def test_timeout_must_be_positive(timeout: object) -> None:
+    with pytest.raises(tb.InvalidInputError, match="timeout must be a positive number of seconds"):
+        tb.Session(timeout=timeout)  # type: ignore[arg-type]
 
 
 def test_environment_wins(broker: BrokerProcess, tmp_path: Path) -> None:
