@@ -10,7 +10,12 @@ export type RendererLoader = (name: RendererName) => Promise<RendererModule>;
 export type MimeBundle = Record<string, unknown>;
 
 export const PLOTLY = "application/vnd.plotly.v1+json";
-export const VEGALITE = ["application/vnd.vegalite.v5+json", "application/vnd.vegalite.v4+json"];
+// newest first; the bundled vega-lite (6) renders specs of 4 to 6 (altair 6 sends v6)
+export const VEGALITE = [
+  "application/vnd.vegalite.v6+json",
+  "application/vnd.vegalite.v5+json",
+  "application/vnd.vegalite.v4+json",
+];
 export const PREFERENCE = [PLOTLY, ...VEGALITE, "text/html", "image/svg+xml", "image/png", "image/jpeg", "text/plain"];
 
 export function pickMime(bundle: MimeBundle | null | undefined, exclude: ReadonlySet<string> = new Set()): string | null {

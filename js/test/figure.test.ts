@@ -35,6 +35,7 @@ describe("pickMime", () => {
     const all = {
       "text/plain": "p", "image/png": PNG, "image/svg+xml": SVG, "text/html": "<b>h</b>",
       "application/vnd.vegalite.v4+json": {}, "application/vnd.vegalite.v5+json": {}, [PLOTLY]: {},
+      "application/vnd.vegalite.v6+json": {},
     };
     const order: string[] = [];
     const b: Record<string, unknown> = { ...all };
@@ -42,7 +43,7 @@ describe("pickMime", () => {
       order.push(m);
       delete b[m];
     }
-    expect(order).toEqual([PLOTLY, "application/vnd.vegalite.v5+json", "application/vnd.vegalite.v4+json", "text/html", "image/svg+xml", "image/png", "text/plain"]);
+    expect(order).toEqual([PLOTLY, "application/vnd.vegalite.v6+json", "application/vnd.vegalite.v5+json", "application/vnd.vegalite.v4+json", "text/html", "image/svg+xml", "image/png", "text/plain"]);
     expect(pickMime({})).toBeNull();
     expect(pickMime(null)).toBeNull();
   });
@@ -94,6 +95,13 @@ describe("renderBundle", () => {
     const v = await render({ "application/vnd.vegalite.v4+json": JSON.stringify({ mark: "bar" }) }, fl.load);
     expect(fl.calls).toContain("vega");
     expect(v.host.textContent).toBe("vega rendered bar");
+    // altair 6's bundle: its v6 spec through vega, not its text/plain repr
+    const v6 = await render(
+      { "application/vnd.vegalite.v6+json": { mark: "line" }, "text/plain": "alt.Chart(...)" },
+      fl.load,
+    );
+    expect(v6.rendered!.mime).toBe("application/vnd.vegalite.v6+json");
+    expect(v6.host.textContent).toBe("vega rendered line");
   });
 
   it("falls back to the next MIME type when a renderer fails", async () => {

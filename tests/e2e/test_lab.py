@@ -15,6 +15,7 @@ PUBLISHER = [
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt, numpy as np, pyarrow as pa, pyarrow.compute as pc
 import plotly.graph_objects as go
+import altair as alt
 import ticketbooth as tb
 s = tb.Session()
 N = 1_000_000
@@ -35,6 +36,8 @@ def chart(title):
     """s.publish_table(make("v1"), "big")
 s.publish_figure(chart("revenue v1"), "chart")
 s.publish_figure(go.Figure(go.Scatter(x=[1, 2, 3, 4], y=[3, 1, 4, 2])), "plotly-chart")
+bars = pa.table({"kind": ["a", "b", "c"], "n": [3, 1, 2]})
+s.publish_figure(alt.Chart(bars.to_pandas()).mark_bar().encode(x="kind", y="n"), "altair-chart")
 print("published v1")""",
     """s.publish_table(make("v2"), "big")
 s.publish_figure(chart("revenue v2"), "chart")
@@ -47,6 +50,7 @@ VIEWER = [
     'import ticketbooth as tb\ntb.view("big")',
     'tb.view("chart", height=300)',
     'tb.view("plotly-chart", height=360)',
+    'tb.view("altair-chart", height=300)',
 ]
 
 
@@ -123,7 +127,7 @@ def _scenario(context: Any, lab: Lab, pages: list[Any]) -> None:
 
     b = open_notebook(context, lab, "B.ipynb")
     pages.append(b)
-    run_cells(b, 0, 3)
+    run_cells(b, 0, 4)
     grid = b.locator(".tb-grid").first
     grid.wait_for(timeout=60_000)
     b.wait_for_selector(".tb-row:not(.tb-placeholder) >> text=v1-0", timeout=60_000)
@@ -149,8 +153,16 @@ def _scenario(context: Any, lab: Lab, pages: list[Any]) -> None:
     svg_v1 = b.evaluate(FIGURE_MARKUP)
     assert svg_v1.startswith("data:image/svg+xml;charset=utf-8;base64,")
     b.locator(".tb-figure .main-svg").first.wait_for(timeout=60_000)
+    # altair's vega-lite spec (whatever version altair writes) drawn by vega, not as text
+    bars = b.locator(
+        ".tb-figure .tb-heavy[data-mime^='application/vnd.vegalite'] svg .mark-rect path"
+    )
+    bars.first.wait_for(timeout=60_000)
+    assert bars.count() == 3
     b.locator(".tb-figure").nth(1).scroll_into_view_if_needed()
     shot(b, "04-viewer-figures")
+    b.locator(".tb-figure").nth(2).scroll_into_view_if_needed()
+    shot(b, "04b-viewer-altair")
 
     # A republishes: B's grid stays at the end and shows the new rows; the figure changes
     run_cells(a, 2, 1)
