@@ -16,6 +16,7 @@ from ._cli_values import (
     parse_port,
     parse_seconds,
     parse_size,
+    parse_size_or_zero,
     refuse_token,
 )
 from ._errors import InvalidInputError
@@ -201,7 +202,7 @@ _SERVE_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("--max-sessions", parse_count, "N", "concurrent sessions (1000)"),
     ("--max-exports-per-session", parse_count, "N", "exports one session holds (10000)"),
     ("--history-versions", parse_count_or_zero, "N", "earlier versions kept per ticket (3)"),
-    ("--history-bytes", parse_size, "SIZE", "all kept versions (a quarter of the store)"),
+    ("--history-bytes", parse_size_or_zero, "SIZE", "all kept versions (a quarter of the store)"),
     ("--deephaven-port", parse_port, "N", "serve pydeephaven clients on this port (0 = any)"),
     ("--deephaven-session-ttl", parse_seconds, "S", "a pydeephaven session's TTL (default 60)"),
 )

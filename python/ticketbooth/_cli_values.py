@@ -58,7 +58,24 @@ def parse_size(text: str) -> int:
 
 def parse_count_or_zero(text: str) -> int:
     """`parse_count`, and 0."""
-    return 0 if text.strip() == "0" else parse_count(text)
+    if text.strip() == "0":
+        return 0
+    try:
+        return parse_count(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number from 0 to {MAX_COUNT}"
+        ) from None
+
+
+def parse_size_or_zero(text: str) -> int:
+    """`parse_size`, and 0 (for limits where 0 means none)."""
+    if text.strip() == "0":
+        return 0
+    try:
+        return parse_size(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("must be 1 to", "must be 0 to")) from None
 
 
 def parse_count(text: str) -> int:

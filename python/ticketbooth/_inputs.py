@@ -8,7 +8,7 @@ read later.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -118,6 +118,11 @@ def _from_dict(columns: dict[Any, Any]) -> pa.RecordBatchReader:
             raise InvalidInputError(
                 f"column {key!r} is a single {type(values).__name__}, not a list of values: "
                 f"write {{{key!r}: [{values!r}]}}"
+            )
+        if isinstance(values, (Mapping, set, frozenset)):  # len() works, the values would not
+            raise InvalidInputError(
+                f"column {key!r} is a {type(values).__name__}, not a list of values: a dict of "
+                f"columns maps each name to a list (a column of dicts: {{{key!r}: [{{...}}, ...]}})"
             )
         try:
             lengths[key] = len(values)

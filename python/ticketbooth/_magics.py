@@ -7,6 +7,7 @@
     %fetch sales                  # into the variable `sales` (a Table or SharedObject)
     %fetch sales as t --pandas    # into `t`, as a pandas DataFrame (--arrow: a pyarrow Table)
     %%fetch sales regions         # fetch both into variables of their names, then run the cell
+                                  # (--pandas or --arrow: each as that)
 
 All of them use the kernel's default Session (the one `tb.view` uses).
 """
@@ -31,6 +32,7 @@ from ._tickets import ScopeTicket, SharedTicket, Ticket, as_ticket
 _AS = re.compile(r"^(?P<expr>.+)\s+as(?:\s+(?P<name>\S+))?\s*$")
 _PUBLISH_USAGE = "usage: %publish <expression> [as <name>|shared], or %%publish <name> on a cell"
 _FETCH_USAGE = "usage: %fetch <name or shared:...> [as <variable>] [--pandas|--arrow]"
+_CELL_FETCH_USAGE = "usage: %%fetch <name> [<name> ...] [--pandas|--arrow] above the cell"
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,12 @@ class FetchArgs:
 def parse_publish(line: str) -> tuple[str, str]:
     """``"df as sales"`` -> ("df", "sales"); ``"df"`` -> ("df", "df")."""
     text = line.strip()
+    if not text:
+        raise InvalidInputError(_PUBLISH_USAGE)
     match = _AS.match(text)
     if match is None:
+        if " as " in f" {text} ":
+            raise InvalidInputError(f"the name after 'as' is one word: {_PUBLISH_USAGE}")
         if not text.isidentifier():
             raise InvalidInputError(
                 f"say under which name to publish {text!r}: "
@@ -63,16 +69,19 @@ def _words(line: str) -> list[str]:
         raise InvalidInputError(f"cannot read {line.strip()!r}: {exc}") from None
 
 
-def parse_fetch(line: str) -> FetchArgs:
+def _options(line: str, usage: str) -> tuple[list[str], str]:
+    """The words of `line` without its option, and the option ("", "pandas" or "arrow")."""
     words = _words(line)
     flags = [w for w in words if w.startswith("--")]
     words = [w for w in words if not w.startswith("--")]
     unknown = [f for f in flags if f not in ("--pandas", "--arrow")]
     if unknown or len(flags) > 1:
-        raise InvalidInputError(
-            f"unknown or repeated option {(unknown or flags)[-1]}: " + _FETCH_USAGE
-        )
-    convert = flags[0][2:] if flags else ""
+        raise InvalidInputError(f"unknown or repeated option {(unknown or flags)[-1]}: {usage}")
+    return words, flags[0][2:] if flags else ""
+
+
+def parse_fetch(line: str) -> FetchArgs:
+    words, convert = _options(line, _FETCH_USAGE)
     if len(words) == 3 and words[1] == "as":
         ticket, variable = words[0], words[2]
     elif len(words) == 1:
@@ -82,6 +91,19 @@ def parse_fetch(line: str) -> FetchArgs:
     if not variable.isidentifier():
         raise InvalidInputError(f"{variable!r} is not a Python name: %fetch {ticket} as <variable>")
     return FetchArgs(ticket, variable, convert)
+
+
+def parse_cell_fetch(line: str) -> list[FetchArgs]:
+    """``"sales regions --pandas"`` -> each name into a variable of that name."""
+    names, convert = _options(line, _CELL_FETCH_USAGE)
+    if not names:
+        raise InvalidInputError(_CELL_FETCH_USAGE)
+    for name in names:
+        if not name.isidentifier():
+            raise InvalidInputError(
+                f"{name!r} is not a Python name: fetch it with %fetch {name} as <variable>"
+            )
+    return [FetchArgs(name, name, convert) for name in names]
 
 
 def result_ticket(name: str) -> Ticket:
@@ -104,12 +126,17 @@ def publish(obj: Any, name: str) -> str:
         session.publish_figure(obj, ticket)
     info = session.info(ticket)
     shape = (
-        f"{info.num_rows:,} rows \N{MULTIPLICATION SIGN} {info.num_columns} columns"
+        f"{_count(info.num_rows, 'row')} \N{MULTIPLICATION SIGN} "
+        f"{_count(info.num_columns, 'column')}"
         if info.is_table
         else info.type
     )
     where = repr(name) if isinstance(ticket, ScopeTicket) else str(ticket)
     return f"published {where} (v{info.version}, {shape})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def fetch(args: FetchArgs) -> Any:
@@ -155,7 +182,12 @@ class TicketboothMagics(Magics):
     def _publish(self, line: str, cell: str | None) -> None:
         if cell is None:
             expression, name = parse_publish(line)
-            obj = self._shell.ev(expression)  # type: ignore[no-untyped-call]
+            try:
+                obj = self._shell.ev(expression)  # type: ignore[no-untyped-call]
+            except Exception as exc:  # a typo in the expression: one line, like the rest
+                raise UsageError(
+                    f"%publish: cannot evaluate {expression!r}: {type(exc).__name__}: {exc}"
+                ) from None
         else:
             name = line.strip()
             if not name or " " in name:
@@ -174,11 +206,7 @@ class TicketboothMagics(Magics):
             value = fetch(args)
             self._shell.user_ns[args.variable] = value
             return value
-        names = _words(line)
-        if not names:
-            raise InvalidInputError("usage: %%fetch <name> [<name> ...] above the cell")
-        for name in names:
-            args = parse_fetch(name)
+        for args in parse_cell_fetch(line):
             self._shell.user_ns[args.variable] = fetch(args)
         self._shell.run_cell(cell, store_history=False)  # type: ignore[no-untyped-call]
         return None

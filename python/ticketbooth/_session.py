@@ -49,7 +49,9 @@ class Session(ObjectCalls):
             a new embedded broker that exits when idle.
         token: The broker's token, or a Deephaven server's pre-shared key (else
             ``$TICKETBOOTH_TOKEN`` or the connection file).
-        host, port, auth_token: pydeephaven-style spelling of `url` and `token`.
+        host, port, auth_token: pydeephaven-style spelling of `url` and `token`;
+            ``Session("localhost", 10000)`` (pydeephaven's positional host and port) works
+            too.
         auth_type, use_tls: Deephaven only, as in pydeephaven (``"Anonymous"``, ``"PSK"`` or
             an authentication handler's class name; default: PSK with a token, else
             Anonymous).
@@ -58,6 +60,9 @@ class Session(ObjectCalls):
         tls_root_certs: PEM bytes (or a path) of the CA that signed the server's certificate.
         start_broker: Start an embedded broker when none is found (default True).
         timeout: Seconds to wait for each call.
+        never_timeout, session_type: accepted as in pydeephaven (a session always keeps
+            itself alive while its process lives; ticketbooth runs no console, so only
+            ``"python"``).
 
     Raises:
         AuthenticationError: wrong or missing token.
@@ -79,12 +84,21 @@ class Session(ObjectCalls):
         tls_root_certs: bytes | str | None = None,
         start_broker: bool = True,
         timeout: float = 30.0,
+        never_timeout: bool = True,
+        session_type: str = "python",
     ) -> None:
         self._closed = True
         self._pins: dict[bytes, Any] = {}
         self._key = _owner.new_key(self)  # stamps this session's export tickets
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise InvalidInputError(f"timeout must be a positive number of seconds: {timeout!r}")
+        if isinstance(token, int) and not isinstance(token, bool) and host is None and port is None:
+            url, host, port, token = None, url, token, None  # pydeephaven's Session(host, port)
+        if session_type != "python":
+            raise InvalidInputError(
+                f"session_type {session_type!r}: ticketbooth runs no console, only 'python' "
+                "is accepted (publish and fetch need none)"
+            )
         if host is not None or port is not None:
             if url is not None:
                 raise InvalidInputError("give either url or host/port, not both")
@@ -103,6 +117,16 @@ class Session(ObjectCalls):
         self._closed = False
         # a clean exit releases at once; a killed process is reaped after the session TTL
         atexit.register(self.close)
+
+    @property
+    def host(self) -> str:
+        """The server's host (pydeephaven's attribute); "" on a unix socket."""
+        return _host_port(self.endpoint.url)[0]
+
+    @property
+    def port(self) -> int:
+        """The server's TCP port (pydeephaven's attribute); 0 on a unix socket."""
+        return _host_port(self.endpoint.url)[1]
 
     @property
     def endpoint(self) -> _discovery.Endpoint:
@@ -247,6 +271,7 @@ class Session(ObjectCalls):
         ticket at once can lose rows: append from one place.
         """
         result = as_ticket(ticket)
+        self._check("append to a table")
         new = _arrow.as_reader(rows).read_all()
         try:
             current = self.fetch_table(result)
@@ -366,6 +391,15 @@ class Session(ObjectCalls):
         state = "open" if self.is_alive else "closed"
         url = self._backend.url if hasattr(self, "_backend") else "-"
         return f"<ticketbooth.Session {state} {url}>"
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    """("host", port) of a broker or Deephaven URL; ("", 0) for a unix socket."""
+    scheme, _, rest = url.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme == "unix" or not port.isdecimal():
+        return "", 0
+    return host, int(port)
 
 
 def _broker(

@@ -81,6 +81,7 @@ class ObjectCalls:
                 no longer kept).
         """
         t = _owner.mine(ticket, self._key, "fetch object")
+        self._check("fetch object")
         info = self.info(t, version=version)
         if info.type == "Table":
             return self.fetch_table(t, version=version)
@@ -108,16 +109,17 @@ class ObjectCalls:
         self._check("watch")
         return self._backend.watch(raw)
 
-    def plugin_client(self, obj: Any) -> PluginClient | BundleClient:
+    def plugin_client(self, server_obj: Any) -> PluginClient | BundleClient:
         """A bidirectional message stream to an object (pydeephaven's plugin client).
 
-        `obj` is a `ServerObject` (e.g. from ``exportable_objects``), a ticket or a name.
+        `server_obj` is a `ServerObject` (e.g. from ``exportable_objects``), a ticket or a
+        name.
         ``next(client.resp_stream)`` gives ``(payload, references)``: for a figure the
         payload is its MIME bundle (``MimeBundle.from_wire``); then replies to
         ``client.req_stream.write(payload, references)`` and new payloads on republish.
         """
         self._check("open a plugin stream")
-        return self._backend.plugin_client(obj)
+        return self._backend.plugin_client(server_obj)
 
     def view(self, ticket: Any, *, height: int = 360) -> Any:
         """A live widget showing the table or figure behind `ticket` (see `TicketView`)."""

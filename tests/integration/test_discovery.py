@@ -122,9 +122,17 @@ def test_pydeephaven_style_host_and_port(broker: BrokerProcess) -> None:
     assert broker.tcp_url is not None
     host, port = broker.tcp_url.rsplit(":", 1)
     # the token comes from the connection file of the broker on this machine
-    with tb.Session(host=host, port=int(port)) as s:
-        s.publish_table(pa.table({"a": [1]}), "hp")
-        assert s.tables == ["hp"]
+    with tb.Session(host=host, port=int(port)) as pub:
+        pub.publish_table(pa.table({"a": [1]}), "hp")
+        assert pub.tables == ["hp"]
+        assert (pub.host, pub.port) == (host, int(port))
+        # pydeephaven's positional (host, port) and its other session options
+        with tb.Session(host, int(port), never_timeout=True, session_type="python") as s:
+            assert s.tables == ["hp"] and s.endpoint.url == broker.tcp_url
+            client = s.plugin_client(server_obj=s.exportable_objects["hp"])
+            client.close()
+    with pytest.raises(tb.InvalidInputError, match="session_type 'groovy': ticketbooth runs"):
+        tb.Session(host, int(port), session_type="groovy")
 
 
 def test_no_broker_and_no_start(runtime_dir: Path) -> None:

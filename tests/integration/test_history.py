@@ -78,8 +78,9 @@ def test_figure_versions(broker: BrokerProcess) -> None:
         assert old.mimebundle["image/png"] != new.mimebundle["image/png"]
 
 
-def test_history_can_be_turned_off(runtime_dir: Path) -> None:
-    b = start_broker(runtime_dir, "--history-versions", "0")
+@pytest.mark.parametrize("option", ["--history-versions", "--history-bytes"])
+def test_history_can_be_turned_off(runtime_dir: Path, option: str) -> None:
+    b = start_broker(runtime_dir, option, "0")
     try:
         with tb.Session(b.url, token=b.token) as s:
             s.publish_table(version_table(1), "t")

@@ -95,6 +95,13 @@ def test_close_unpublishes(broker: BrokerProcess) -> None:
     assert kept.to_arrow().equals(DATA)
     with pytest.raises(tb.SessionClosedError):
         pub.fetch_table("closing")
+    # each call on a closed session names itself
+    for call, args, said in [
+        (pub.append_table, ("closing", {"a": [1]}), "cannot append to a table"),
+        (pub.fetch_object, ("closing",), "cannot fetch object"),
+    ]:
+        with pytest.raises(tb.SessionClosedError, match=f"{said}: this session is closed"):
+            call(*args)
     sub.close()
 
 

@@ -74,21 +74,26 @@ def test_cell_magics(kernels: tuple[Kernel, Kernel]) -> None:
     out = a.run(
         "%%publish squares\nimport pyarrow as pa\npa.table({'n': [i * i for i in range(5)]})"
     )
-    assert out.strip().endswith(
-        "published 'squares' (v1, 5 rows \N{MULTIPLICATION SIGN} 1 columns)"
-    )
+    assert out.strip().endswith("published 'squares' (v1, 5 rows \N{MULTIPLICATION SIGN} 1 column)")
     out = a.run("%%publish squares\npa.table({'n': [0, 1]})")  # republish: version 2
     assert "(v2, 2 rows" in out
     out = b.run("%%fetch squares sales\nprint(squares.version, squares.num_rows, sales.num_rows)")
     assert out.strip() == "2 2 2"
+    out = b.run("%%fetch squares --arrow\nprint(type(squares).__name__, squares.num_rows)")
+    assert out.strip() == "Table 2" and "pyarrow" in b.run("print(type(squares).__module__)")
 
 
 def test_magic_errors_say_what_to_do(kernels: tuple[Kernel, Kernel]) -> None:
     a, b = kernels
     msg = error(a, "%publish 1 + 2")
     assert "UsageError" in msg and "%publish 1 + 2 as <name>" in msg, msg
-    msg = error(a, "%publish undefined_name as x")
-    assert "undefined_name" in msg, msg
+    msg = error(a, "%publish undefined_name as x")  # one line, no traceback
+    assert "UsageError: %publish: cannot evaluate 'undefined_name': NameError" in msg, msg
+    assert "Traceback" not in msg and "_magics.py" not in msg, msg
+    msg = error(a, "%publish")
+    assert "usage: %publish <expression> [as <name>|shared]" in msg, msg
+    msg = error(a, "%publish df as sales extra")
+    assert "the name after 'as' is one word" in msg, msg
     msg = error(a, "%publish 42 as answer")  # not a table, and no rich display of its own
     assert "UsageError: %publish: cannot share int: it has no rich display" in msg, msg
     msg = error(b, "%fetch slaes")
@@ -99,6 +104,10 @@ def test_magic_errors_say_what_to_do(kernels: tuple[Kernel, Kernel]) -> None:
     assert "'1x' is not a Python name" in msg, msg
     msg = error(b, "%fetch sales --csv")
     assert "unknown or repeated option --csv" in msg, msg
+    msg = error(b, "%%fetch sales --csv\npass")
+    assert "unknown or repeated option --csv: usage: %%fetch <name> [<name> ...]" in msg, msg
+    msg = error(b, "%%fetch shared:00\npass")
+    assert "'shared:00' is not a Python name: fetch it with %fetch shared:00 as" in msg, msg
     msg = error(a, "%%publish broken\n1 / 0")
     assert "ZeroDivisionError" in msg and "nothing was published to 'broken'" in msg, msg
     # nothing half-published: the earlier objects are intact

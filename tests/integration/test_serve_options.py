@@ -296,6 +296,25 @@ def test_bad_counts(runtime: Path, option: str, text: str) -> None:
     assert_refused(serve(runtime, option, text), option, usage=True)
 
 
+def test_zero_means_none_for_history_limits() -> None:
+    """--history-versions 0 and --history-bytes 0 both keep no earlier version (README);
+    what is refused says 0 is allowed."""
+    assert _cli_values.parse_count_or_zero("0") == _cli_values.parse_size_or_zero("0") == 0
+    assert _cli_values.parse_size_or_zero("1MiB") == MiB
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("--history-versions", "is not a whole number from 0 to"),
+        ("--history-bytes", "a size must be 0 to"),
+    ],
+)
+def test_bad_history_limits(runtime: Path, option: str, said: str) -> None:
+    bad = "-1" if option == "--history-versions" else "1e30"
+    assert_refused(serve(runtime, option, bad), option, said, usage=True)
+
+
 @pytest.mark.parametrize("text", ["0", "-1", "nan", "inf", "soon"])
 def test_bad_seconds(runtime: Path, text: str) -> None:
     assert_refused(serve(runtime, "--session-ttl", text), "--session-ttl", usage=True)

@@ -156,8 +156,10 @@ def test_dict_of_columns_is_a_table() -> None:
         ({"a": [1, 2], "b": [1]}, "different lengths ('a': 2, 'b': 1)"),
         ({"a": [1, "x"]}, "column 'a' cannot be converted to Arrow"),
         ({"a": object()}, "column 'a' is not a list of values (got object)"),
+        ({"a": {"x": 1}}, "column 'a' is a dict, not a list of values"),  # was silently ["x"]
+        ({"a": {3, 1, 2}}, "column 'a' is a set, not a list of values"),
     ],
-    ids=["empty", "int-key", "scalar", "string", "ragged", "mixed", "no-len"],
+    ids=["empty", "int-key", "scalar", "string", "ragged", "mixed", "no-len", "dict", "set"],
 )
 def test_bad_dicts(data: dict[object, object], expected: str) -> None:
     assert expected in str(invalid(data))
