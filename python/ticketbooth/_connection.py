@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import re
 import socket
 import ssl
 from collections.abc import Callable
@@ -40,6 +41,25 @@ def grpc_target(url: str) -> tuple[str, bool]:
 
 
 # addresses -------------------------------------------------------------------------------------
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
+
+
+def check_url(url: object) -> str:
+    """`url` if it has the shape of a broker address, else a clear error.
+
+    Raises:
+        InvalidInputError: not ``unix:...``, ``host:port``, ``grpc://`` or ``grpcs://host:port``.
+    """
+    if isinstance(url, str) and url.startswith("unix:"):
+        return url
+    if not isinstance(url, str) or _HOST_PORT.fullmatch(grpc_target(url)[0]) is None:
+        raise InvalidInputError(
+            f"{url!r} is not a broker address: use host:port (localhost:10000), "
+            "grpcs://host:port for TLS, or unix:///path/broker.sock"
+        )
+    return url
+
+
 def tcp_address(host: str, port: int) -> str:
     """``host:port``, with an IPv6 host in brackets (``[::1]:10000``)."""
     host = host.strip("[]")

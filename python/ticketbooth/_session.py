@@ -13,7 +13,7 @@ from . import _arrow, _discovery, _owner
 from ._append import appended
 from ._backend import Backend, Export, Features
 from ._broker_backend import BrokerBackend
-from ._connection import read_file
+from ._connection import check_url, read_file
 from ._errors import (
     BrokerUnavailableError,
     InvalidInputError,
@@ -413,7 +413,7 @@ def _broker(
 ) -> Backend:
     """A session on the broker at `url`, or the one discovery finds (or starts)."""
     if url is not None:
-        endpoint = _discovery.explicit(url, token)
+        endpoint = _discovery.explicit(check_url(url), token)
     else:
         found = _discovery.from_env_or_file()
         if found is None and not start_broker:

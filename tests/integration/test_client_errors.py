@@ -54,6 +54,15 @@ def test_nothing_listening_on_tcp_is_not_a_token_problem(runtime_dir: Path) -> N
     assert "token" not in message
 
 
+@pytest.mark.parametrize(
+    "url", ["not a url", "localhost", "grpc+tcp://localhost:10000", "http://localhost:8888/"]
+)
+def test_a_url_that_is_no_broker_address(runtime_dir: Path, url: str) -> None:
+    """Said before anything is dialled, with the forms that work."""
+    with pytest.raises(tb.InvalidInputError, match="is not a broker address: use host:port"):
+        tb.Session(url, token="t" * 32)
+
+
 def test_nothing_listening_on_a_unix_socket(runtime_dir: Path, tmp_path: Path) -> None:
     url = f"unix://{tmp_path}/gone.sock"
     with pytest.raises(tb.BrokerUnavailableError) as info:
