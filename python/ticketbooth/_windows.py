@@ -23,6 +23,14 @@ def _browser_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def _sortable(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """`column` as pyarrow can sort it: a dictionary column (a pandas categorical) by its
+    values (pyarrow sorts no dictionary type)."""
+    if pa.types.is_dictionary(column.type):
+        return column.cast(column.type.value_type)
+    return column
+
+
 def _sort_options(spec: list[tuple[str, str, str]]) -> pc.SortOptions:
     """Null placement per key (pyarrow >= 25), else one placement for all keys."""
     try:
@@ -99,7 +107,8 @@ class TableWindows:
         order_indices = None
         if spec:
             try:
-                order_indices = pc.sort_indices(self.table, options=_sort_options(spec))
+                by = pa.table({c: _sortable(self.table.column(c)) for c, _, _ in spec})
+                order_indices = pc.sort_indices(by, options=_sort_options(spec))
                 self.table.take(order_indices.slice(0, 0))  # can every column be reordered?
             except pa.ArrowException as exc:
                 raise InvalidInputError(self._why(spec, exc)) from exc
@@ -108,7 +117,7 @@ class TableWindows:
     def _why(self, spec: list[tuple[str, str, str]], exc: Exception) -> str:
         """Which column stopped the sort, and why (probed on empty slices: cheap)."""
         for column, order, placement in spec:
-            part = self.table.select([column]).slice(0, 0)
+            part = pa.table({column: _sortable(self.table.column(column).slice(0, 0))})
             try:
                 pc.sort_indices(part, options=_sort_options([(column, order, placement)]))
             except pa.ArrowException as err:

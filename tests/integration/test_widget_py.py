@@ -141,7 +141,7 @@ def test_a_failed_sort_reverts_and_says_why(broker: BrokerProcess) -> None:
         {
             "i": [2, 0, 1],
             "tags": pa.array([[1], [2], []]),  # list: ArrowTypeError (a TypeError)
-            "cat": pa.array(["b", "a", "c"]).dictionary_encode(),  # ArrowNotImplementedError
+            "cat": pa.array(["b", "a", "c"]).dictionary_encode(),  # sorted by its values
             "half": pa.array([1, 0, 2], pa.float16()),
         }
     )
@@ -156,7 +156,6 @@ def test_a_failed_sort_reverts_and_says_why(broker: BrokerProcess) -> None:
         assert front.rows(0, 3).column("i").to_pylist() == [2, 1, 0]
         for bad, named in [
             ([{"column": "tags", "descending": False}], "'tags'"),
-            ([{"column": "cat", "descending": True}], "'cat'"),
             ([{"column": "i", "descending": False}, {"column": "half"}], "'half'"),
         ]:
             states.clear()

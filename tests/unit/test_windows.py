@@ -43,3 +43,19 @@ def test_sorted_windows_equal_take(chunk: int) -> None:
 def test_unsorted_window_is_a_slice() -> None:
     table = chunked(1000, 64)
     assert read(TableWindows(table).window(100, 300)).equals(table.slice(100, 200))
+
+
+def test_categoricals_sort_by_their_values() -> None:
+    """A dictionary column (what a pandas categorical becomes), with a different dictionary
+    in each chunk, sorts by its values; the window keeps the column's own type."""
+    first = pa.array(["pear", "apple", None]).dictionary_encode()
+    second = pa.array(["fig", "pear"]).dictionary_encode()
+    table = pa.table({"fruit": pa.chunked_array([first, second]), "n": [0, 1, 2, 3, 4]})
+    windows = TableWindows(table)
+    windows.sort([{"column": "fruit", "descending": False}])
+    got = read(windows.window(0, 5))
+    assert got.column("fruit").to_pylist() == ["apple", "fig", "pear", "pear", None]
+    assert got.column("n").to_pylist() == [1, 3, 0, 4, 2]
+    assert pa.types.is_dictionary(got.schema.field("fruit").type)
+    windows.sort([{"column": "fruit", "descending": True}, {"column": "n", "descending": True}])
+    assert read(windows.window(0, 5)).column("n").to_pylist() == [4, 0, 3, 1, 2]
