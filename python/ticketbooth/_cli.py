@@ -126,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve(sub)
 
     demo = sub.add_parser("demo", help="hand a table from one process to another")
-    demo.add_argument("--rows", type=parse_count, default=1_000_000)
+    demo.add_argument(
+        "--rows", type=parse_count, default=1_000_000, help="rows of the table (1,000,000)"
+    )
     demo.set_defaults(fn=_demo)
 
     for name, fn, text in (("ls", _ls, "list named objects"), ("info", _info, "describe one")):

@@ -173,5 +173,9 @@ class RequestServer:
     def __enter__(self) -> RequestServer:
         return self
 
+    def __repr__(self) -> str:
+        state = "failed" if self.error else "serving" if self._thread.is_alive() else "closed"
+        return f"<ticketbooth.RequestServer {state} {self.ticket}>"
+
     def __exit__(self, *exc: object) -> None:
         self.close()

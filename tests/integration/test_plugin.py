@@ -70,7 +70,8 @@ def test_requests_reach_the_publisher_and_replies_come_back(broker: BrokerProces
                 raise ValueError("cannot zoom there")
             return b"view:" + payload
 
-        with pub.serve_requests("chart", handler), sub.plugin_client("chart") as client:
+        with pub.serve_requests("chart", handler) as server, sub.plugin_client("chart") as client:
+            assert repr(server) == "<ticketbooth.RequestServer serving chart>"
             first, _ = next(client.resp_stream)
             assert MimeBundle.from_wire(first).data["text/html"] == "<p>v1</p>"
             client.req_stream.write(payload=b"zoom=2", references=["chart"])
