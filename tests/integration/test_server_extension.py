@@ -217,3 +217,35 @@ def test_on_a_shared_broker_the_panel_releases_only_its_users_tickets(
         server.stop()
     finally:
         broker.stop()
+
+
+def test_a_sort_nested_too_deeply_or_too_long_is_a_400(server: Server, runtime_dir: Path) -> None:
+    import urllib.parse
+
+    import pyarrow as pa
+
+    import ticketbooth as tb
+
+    info = json.loads((runtime_dir / "ticketbooth-broker.json").read_text())
+    with tb.Session(info["url"], token=info["token"], start_broker=False) as s:
+        s.publish_table(pa.table({"id": [3, 1, 2]}), "sales")
+
+        def window(sort: str) -> int:
+            req = urllib.request.Request(
+                f"{server.url}ticketbooth/api/window?ticket=sales&sort={urllib.parse.quote(sort)}",
+                headers={"Authorization": f"token {TOKEN}"},
+            )
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return int(resp.status)
+
+        assert window(json.dumps([{"column": "id"}])) == 200
+        for sort, says in [
+            ("[" * 4000 + "]" * 4000, "sort must be JSON"),
+            ("[" * 5000 + "]" * 5000, "at most 8192"),
+            (json.dumps([{"column": "id"}] * 600), "at most 8192"),
+        ]:
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                window(sort)
+            assert refused.value.code == 400
+            assert says in refused.value.read().decode()
+    assert "RecursionError" not in server.log.read_text()

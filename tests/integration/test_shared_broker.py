@@ -94,3 +94,43 @@ def test_wrong_tokens_and_borrowed_sessions_are_refused(
         )
         with pytest.raises(Exception, match="another user's token"):
             bob._backend.conn.sessions.Heartbeat(pb.HeartbeatRequest(), metadata=md, timeout=5)
+
+
+def test_another_users_session_id_is_refused_on_flight_and_close(
+    team: tuple[BrokerProcess, dict[str, str]],
+) -> None:
+    """Every call that takes a session id from the x-ticketbooth-session header checks that
+    the caller's token opened it: Flight DoGet/DoPut and CloseSession too."""
+    import grpc
+    import pyarrow.flight as flight
+
+    broker, users = team
+    with (
+        tb.Session(broker.tcp_url, token=users["alice"]) as alice,
+        tb.Session(broker.tcp_url, token=users["bob"]) as bob,
+    ):
+        secret = alice.import_table(pa.table({"secret": [1, 2, 3]}))  # alice's export only
+        bob_md = [
+            (b"authorization", f"Bearer {users['bob']}".encode()),
+            (b"x-ticketbooth-session", alice.session_id.encode()),
+        ]
+        client = flight.FlightClient(f"grpc+tcp://{broker.tcp_url}")
+        opts = flight.FlightCallOptions(headers=bob_md, timeout=10)
+        with pytest.raises(flight.FlightUnauthorizedError, match="another user's token"):
+            client.do_get(flight.Ticket(secret.ticket.bytes), opts).read_all()
+        with pytest.raises(flight.FlightUnauthorizedError, match="another user's token"):
+            writer, _ = client.do_put(
+                flight.FlightDescriptor.for_path("bobput"), TABLE.schema, opts
+            )
+            writer.write_table(TABLE)
+            writer.close()
+        with pytest.raises(grpc.RpcError, match="another user's token") as info:
+            md = tuple((k.decode(), v.decode()) for k, v in bob_md)
+            bob._backend.conn.sessions.CloseSession(
+                pb.CloseSessionRequest(), metadata=md, timeout=5
+            )
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+        client.close()
+        assert alice.is_alive
+        assert alice.fetch_table(secret.ticket).to_arrow().to_pydict() == {"secret": [1, 2, 3]}
+        assert "bobput" not in [o.name for o in alice.list_objects()]

@@ -146,3 +146,59 @@ def test_only_the_publisher_may_answer_requests(broker: BrokerProcess) -> None:
             other.serve_requests(copy.ticket, lambda p, r: b"forged")
         with pytest.raises(tb.PermissionDeniedError, match="only the session that published"):
             other.serve_requests("mine", lambda p, r: b"forged")
+
+
+@pytest.fixture
+def three_exports(tmp_path: Path) -> Iterator[BrokerProcess]:
+    """A broker whose sessions may hold 3 exports each."""
+    b = start_broker(tmp_path / "rt3", "--max-exports-per-session", "3")
+    yield b
+    b.stop()
+
+
+def test_plugin_streams_at_the_export_limit_end_with_the_reason(
+    three_exports: BrokerProcess,
+) -> None:
+    """A plugin stream on a table exports it to the subscriber's session: at the session's
+    export limit the stream is refused (RESOURCE_EXHAUSTED and the reason), both when it
+    opens and (below) when a republish finds the session full; it never hangs."""
+    b = three_exports
+    with tb.Session(b.url, token=b.token) as pub, tb.Session(b.url, token=b.token) as full:
+        pub.publish_table(pa.table({"a": [1, 2, 3]}), "t")
+        held = [full.fetch_table("t") for _ in range(3)]
+        with pytest.raises(tb.LimitExceededError, match="3 exports"):
+            next(full.plugin_client("t").resp_stream)
+        assert len(held) == 3
+    log = (b.runtime_dir / "ticketbooth-broker.log").read_text()
+    assert "Traceback" not in log, log[-2000:]
+
+
+def test_plugin_stream_ends_when_a_republish_finds_the_session_full(
+    three_exports: BrokerProcess,
+) -> None:
+    b = three_exports
+    with tb.Session(b.url, token=b.token) as pub, tb.Session(b.url, token=b.token) as sub:
+        pub.publish_table(pa.table({"a": [1, 2, 3]}), "t")
+        client = sub.plugin_client("t")
+        _, refs = next(client.resp_stream)
+        sub.release(refs[0].ticket)  # the subscriber lets go of the stream's reference
+        held = [sub.fetch_table("t") for _ in range(3)]  # and fills its session
+        pub.publish_table(pa.table({"a": [4, 5]}), "t")
+        got: list[object] = []
+
+        def read() -> None:
+            try:
+                got.extend(client.resp_stream)
+            except Exception as exc:
+                got.append(exc)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive(), "the stream hangs after a republish it cannot send"
+        assert len(got) == 1 and isinstance(got[0], tb.LimitExceededError), got
+        assert "republished" in str(got[0]) and "3 exports" in str(got[0])
+        assert pub.fetch_table("t").to_arrow().to_pydict() == {"a": [4, 5]}
+        assert len(held) == 3
+    log = (b.runtime_dir / "ticketbooth-broker.log").read_text()
+    assert "Traceback" not in log, log[-2000:]

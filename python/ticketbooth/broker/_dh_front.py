@@ -25,6 +25,7 @@ from deephaven_core.proto import (
 from google.protobuf.descriptor import MethodDescriptor
 
 from .._proto.flight import flight_pb2 as fl
+from ._auth import TOKEN_HEADER
 from ._dh_objects import DhObjects
 from ._dh_services import DhApplications, DhServices
 from ._dh_sessions import DhSessions
@@ -67,6 +68,9 @@ class DhFlight(FlightServicer):
 
     def _caller(self, context: Ctx) -> str | None:
         return self.sessions.flight_caller(context)
+
+    def _authenticate(self, context: Ctx) -> None:
+        self.sessions.flight_caller(context)  # a Deephaven bearer (or a login header)
 
     def send_limit(self) -> int:
         """pydeephaven's pyarrow client takes messages of any size, and sends its batches
@@ -112,7 +116,61 @@ class DhFlight(FlightServicer):
             self.sessions.end_import(sid, export_id)
 
 
+UNAUTHENTICATED_OK = "/io.deephaven.proto.backplane.grpc.ConfigService/GetAuthenticationConstants"
+
+
+def _header(details: grpc.HandlerCallDetails) -> str:
+    for key, value in getattr(details, "invocation_metadata", None) or ():
+        if key == TOKEN_HEADER:
+            return value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
+    return ""
+
+
+def _without_reading(code: grpc.StatusCode, message: str, reply: bytes | None = None) -> Any:
+    """A handler that ends the call without reading its request (whatever its size)."""
+
+    async def respond(requests: Any, context: Ctx) -> AsyncIterator[bytes]:
+        if reply is None:
+            await context.abort(code, message)
+        yield reply or b""
+
+    return grpc.stream_stream_rpc_method_handler(respond)
+
+
+class Gate(grpc.GenericRpcHandler):  # type: ignore[type-arg]
+    """This port receives messages up to the per-object limit (pydeephaven sends a table's
+    record batch as one message), and gRPC's receive limit is per server, not per method;
+    so the caller's authorization header is checked before a request is read: a caller
+    without a valid login or bearer is refused at once, its body never received whole or
+    parsed."""
+
+    def __init__(self, sessions: DhSessions, inner: tuple[Any, ...]) -> None:
+        self.sessions = sessions
+        self.inner = inner
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Any:
+        method = getattr(handler_call_details, "method", "")
+        if method == UNAUTHENTICATED_OK:  # as on a Deephaven server: no login needed
+            empty = config_pb2.AuthenticationConstantsResponse().SerializeToString()
+            return _without_reading(grpc.StatusCode.OK, "", empty)
+        refusal = self.sessions.admission(_header(handler_call_details))
+        if refusal is not None:
+            return _without_reading(refusal.code, refusal.message)
+        for handler in self.inner:
+            found = handler.service(handler_call_details)
+            if found is not None:
+                return found
+        return None
+
+
 def handlers(
+    core: Core, sessions: DhSessions, hub: EventHub, plugins: HandlerRegistry
+) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
+    """The port's services, behind the `Gate`."""
+    return (Gate(sessions, _services(core, sessions, hub, plugins)),)
+
+
+def _services(
     core: Core, sessions: DhSessions, hub: EventHub, plugins: HandlerRegistry
 ) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
     services = DhServices(sessions)

@@ -30,7 +30,7 @@ from ._events import EventHub
 from ._plugin_stream import serve
 from ._plugins import HandlerRegistry
 from ._refusals import BrokerError
-from ._servicer import Ctx, refusals
+from ._servicer import Ctx, refusals, stream_refusals
 from ._store import Binding, StoredObject
 
 
@@ -106,6 +106,7 @@ class DhObjects:
             return ticket, obj, binding
         return followed.ticket.bytes, followed.obj, followed
 
+    @stream_refusals
     async def MessageStream(
         self, request_iterator: AsyncIterator[object_pb.StreamRequest], context: Ctx
     ) -> AsyncIterator[Any]:

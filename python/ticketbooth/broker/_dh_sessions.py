@@ -133,7 +133,9 @@ class DhSessions:
         done = self._imports.pop((sid, export_id), None)
         if done is not None and not done.done():
             done.set_result(failure)
-        if failure and sid in self._bearers:
+        state = self.store.sessions.get(sid)
+        # only this import's own export fails: never one that exists (made another way)
+        if failure and done is not None and state is not None and export_id not in state.exports:
             self._failed[(sid, export_id)] = failure
 
     async def ready(self, sid: str, *tickets: bytes) -> None:
@@ -195,22 +197,36 @@ class DhSessions:
         log.info("Deephaven session %s opened by %s", state.sid[:8], peer)
         return state.sid, bearer
 
+    def admission(self, header: str) -> BrokerError | None:
+        """Why a call with this authorization header is refused (None: it is not), without
+        opening a session: checked before a call's request is read."""
+        try:
+            if not header:
+                raise _refused(
+                    f"no authorization: connect with auth_type={PSK!r} and the broker's token"
+                )
+            if header.startswith("Bearer "):
+                if header.removeprefix("Bearer ") not in self._sids:
+                    raise _refused(
+                        "this Deephaven session is closed or expired (no call for "
+                        f"{self.ttl_s:g}s, or the broker restarted); open a new Session"
+                    )
+                return None
+            self._user(header)
+        except BrokerError as refusal:
+            return refusal
+        return None
+
     def lookup(self, context: Ctx) -> tuple[str, str]:
         """(session id, bearer) of the caller: its bearer's session, or a new one for a
         login header. Refusals are UNAUTHENTICATED with what to do."""
         header = metadata_value(context, TOKEN_HEADER)
-        if not header:
-            raise _refused(
-                f"no authorization: connect with auth_type={PSK!r} and the broker's token"
-            )
+        refusal = self.admission(header)
+        if refusal is not None:
+            raise refusal
         if header.startswith("Bearer "):
             bearer = header.removeprefix("Bearer ")
-            sid = self._sids.get(bearer)
-            if sid is None:
-                raise _refused(
-                    "this Deephaven session is closed or expired (no call for "
-                    f"{self.ttl_s:g}s, or the broker restarted); open a new Session"
-                )
+            sid = self._sids[bearer]
             self.store.touch(sid)
             return sid, bearer
         return self._login(header, shown(context.peer() or "unknown")[:80])

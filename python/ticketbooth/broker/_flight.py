@@ -29,11 +29,25 @@ from ._store import Binding, StoredObject
 from ._wire import service_handler
 
 SERVICE = "FlightService"
+CANCEL_WAIT_S = 5.0  # a failed send waits this long for gRPC to report the cancellation
 UNIMPLEMENTED = (
     "{method} is not served by the ticketbooth broker: it serves DoGet (ticket = ticket "
     "bytes), DoPut, GetFlightInfo, GetSchema and ListFlights; authenticate with the metadata "
     "'authorization: Bearer <token>' on every call (no handshake)"
 )
+
+
+async def _write(context: Ctx, frame: bytes) -> None:
+    """Send one message. A client that cancels mid-stream makes the send fail before gRPC
+    has noticed the cancellation (which then cancels this handler quietly); the send's
+    failure would be logged with a traceback, so the handler waits for the cancellation."""
+    try:
+        await context.write(frame)
+    except Exception as exc:
+        if type(exc).__name__ != "ExecuteBatchError":
+            raise
+        await asyncio.sleep(CANCEL_WAIT_S)  # the cancellation ends the wait
+        raise
 
 
 def _next_frame(messages: Iterator[tuple[memoryview, memoryview]]) -> bytes | None:
@@ -46,7 +60,8 @@ class FlightServicer:
         self.core = core
         self.store = core.store
         self.shm = core.shm
-        self._pins: dict[tuple[str, bytes], int] = {}  # DoPut publishes: (sid, ticket) -> export
+        # DoPut publishes: (sid, ticket) -> the export holding the import, and its object
+        self._pins: dict[tuple[str, bytes], tuple[int, StoredObject]] = {}
         self.store.closed_hooks.append(self._session_closed)
 
     def handler(self) -> grpc.GenericRpcHandler[Any, Any]:
@@ -62,9 +77,10 @@ class FlightServicer:
     # lookups ---------------------------------------------------------------------------------
     def _caller(self, context: Ctx) -> str | None:
         """The caller's session when it sent one (export tickets need it), after the token."""
-        self.core.authorize(context)
+        user = self.core.authorize(context)
         sid = metadata_value(context, SESSION_HEADER)
         if sid:
+            self.core.check_owner(user, sid)
             self.store.touch(sid)
         return sid or None
 
@@ -126,9 +142,11 @@ class FlightServicer:
         try:  # frame n+1 is made in a worker thread while frame n is sent
             while (frame := await pending) is not None:
                 pending = ahead()
-                yield frame
+                await _write(context, frame)
         finally:
             pending.cancel()
+        return
+        yield  # pragma: no cover (the frames are written above)
 
     async def _start_put(
         self, request_iterator: AsyncIterator[bytes], context: Ctx
@@ -147,7 +165,14 @@ class FlightServicer:
             frame = _framing.decode(await it.__anext__())
         except StopAsyncIteration:
             raise BrokerError(grpc.StatusCode.INVALID_ARGUMENT, "empty DoPut stream") from None
-        return sid, frame, it, put_target(frame.descriptor)
+        target = put_target(frame.descriptor)
+        if target.export_id is not None and target.export_id in self.store.session(sid).exports:
+            raise BrokerError(  # refused before its body is received; the export is kept
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"export {target.export_id} already exists in this session; release it or "
+                "pick another id (nothing was stored)",
+            )
+        return sid, frame, it, target
 
     @stream_refusals
     async def DoPut(self, request_iterator: AsyncIterator[bytes], context: Ctx) -> Any:
@@ -163,10 +188,14 @@ class FlightServicer:
         assert target.publish is not None
         self.store.publish(sid, export, target.publish)
         key = (sid, target.publish)
+        exports = self.store.session(sid).exports
         old = self._pins.get(key)
-        self._pins[key] = ExportTicket(export).id
-        if old is not None:
-            self.store.release(sid, ExportTicket.export_ticket(old).bytes)
+        export_id = ExportTicket(export).id
+        self._pins[key] = (export_id, exports[export_id])
+        # the previous import, unless the session released it already (its id may even
+        # name another object by now)
+        if old is not None and exports.get(old[0]) is old[1]:
+            self.store.release(sid, ExportTicket.export_ticket(old[0]).bytes)
 
     def _session_closed(self, sid: str, reason: str) -> None:
         for key in [k for k in self._pins if k[0] == sid]:
@@ -192,8 +221,16 @@ class FlightServicer:
                 path = fl.FlightDescriptor(type=fl.FlightDescriptor.PATH, path=[name])
                 yield self._info(binding.obj, binding.ticket.bytes, path)
 
-    async def _unimplemented(self, request: Any, context: Ctx, method: str) -> Any:
+    def _authenticate(self, context: Ctx) -> None:
+        """Refuse a caller without the broker's (or a user's) token."""
         self.core.authorize(context)
+
+    async def _unimplemented(self, request: Any, context: Ctx, method: str) -> Any:
+        """UNAUTHENTICATED for a bad token, else UNIMPLEMENTED saying what is served."""
+        try:
+            self._authenticate(context)
+        except BrokerError as exc:
+            await context.abort(exc.code, exc.message)
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, UNIMPLEMENTED.format(method=method))
 
     async def Handshake(self, request: Any, context: Ctx) -> AsyncIterator[Any]:

@@ -21,6 +21,7 @@ from .._errors import InvalidInputError
 from .._proto.flight import flight_pb2 as fl
 from .._proto.v1 import broker_pb2 as pb
 from .._tickets import ExportTicket, ScopeTicket, ticket_from_bytes
+from ._ipc_check import BatchChecker
 from ._refusals import BrokerError
 from ._servicer import Core
 from ._upload import TableUpload
@@ -56,9 +57,10 @@ def put_target(raw: memoryview | None) -> PutTarget:
     if descriptor.type == fl.FlightDescriptor.CMD and cmd == IMPORT_COMMAND:
         return PutTarget(marked=True)
     if descriptor.type == fl.FlightDescriptor.PATH and len(path) == 2 and path[0] == "export":
-        if not path[1].isdigit() or not 0 < int(path[1]) < 2**31:
-            raise _refused(f"export id {path[1]!r} is not a number from 1 to 2**31-1")
-        return PutTarget(export_id=int(path[1]))
+        export_id = _ascii_number(path[1], 10)
+        if export_id is None or not 0 < export_id < 2**31:
+            raise _refused(f"export id {_cut(path[1])!r} is not a number from 1 to 2**31-1")
+        return PutTarget(export_id=export_id)
     try:
         if descriptor.type == fl.FlightDescriptor.PATH and len(path) == 1:
             return PutTarget(publish=ScopeTicket.scope_ticket(path[0]).bytes)
@@ -74,14 +76,29 @@ def put_target(raw: memoryview | None) -> PutTarget:
     )
 
 
+def _ascii_number(text: str | bytes, max_digits: int) -> int | None:
+    """A number written in at most `max_digits` ASCII digits; None for anything else
+    (str.isdigit alone takes other scripts' digits, superscripts, and any length)."""
+    if not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
+def _cut(text: str, keep: int = 40) -> str:
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} characters)"
+
+
 def _end_rows(app_metadata: memoryview) -> int | None:
     data = bytes(app_metadata)
     if not data.startswith(END_MARKER):
         return None
-    count = data[len(END_MARKER) :]
-    if not count.isdigit():
-        raise _refused(f"malformed end marker {data[:40]!r}")
-    return int(count)
+    rows = _ascii_number(data[len(END_MARKER) :], 19)
+    if rows is None:
+        raise _refused(
+            f"malformed end marker {data[:40]!r}: it is {END_MARKER!r} followed by the "
+            "table's row count in ASCII digits"
+        )
+    return rows
 
 
 async def receive(
@@ -101,6 +118,7 @@ async def receive(
     end: int | None = None
     adding: asyncio.Future[None] | None = None  # batch n is written while n+1 arrives
     try:
+        checker = BatchChecker(upload.schema, first.header)
         with core.store.budget() as budget:
             async for raw in rest:
                 frame = _framing.decode(raw)
@@ -109,6 +127,7 @@ async def receive(
                     continue
                 if end is not None:
                     raise _refused("the stream carried data after its end marker")
+                checker.check(frame.header)
                 budget.grow(len(frame.header) + len(frame.body))
                 if adding is not None:
                     await adding

@@ -151,6 +151,7 @@ class ObjectServicer(pb_grpc.ObjectServiceServicer):
             await ctx.abort(err.code, err.message)
         return sid, first, obj, binding
 
+    @stream_refusals
     async def MessageStream(
         self, request_iterator: AsyncIterator[pb.StreamRequest], ctx: Ctx
     ) -> AsyncIterator[Any]:

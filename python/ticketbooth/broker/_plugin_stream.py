@@ -38,6 +38,7 @@ class PluginStream:
         self.out: ByteQueue[pb.StreamResponse | None] = ByteQueue(store.limits.max_queue_bytes)
         self._exports: list[int] = []
         self._dropped = False
+        self.failure: BrokerError | None = None  # why the stream ended early, as its status
 
     # sending ---------------------------------------------------------------------------------
     def send(self, message: pb.StreamResponse) -> None:
@@ -114,7 +115,16 @@ class PluginStream:
         while True:
             event: Event = await watcher.queue.get()
             if event.kind in ("published", "updated"):
-                self.payload(event.binding.obj, event.binding)
+                try:
+                    self.payload(event.binding.obj, event.binding)
+                except BrokerError as err:  # e.g. the session is at its export limit
+                    self.failure = BrokerError(
+                        err.code,
+                        "the object was republished, but its new version cannot be sent on "
+                        f"this stream: {err.message}; the stream ended",
+                    )
+                    self.end()
+                    return
                 continue
             if event.kind == "overflow":
                 why = event.reason
@@ -136,7 +146,12 @@ async def serve(
     requests: AsyncIterator[pb.StreamRequest],
 ) -> AsyncIterator[pb.StreamResponse]:
     """A whole plugin stream: the payload, replies to `requests`, a payload on each
-    republish of a published object; what it exported is released when it ends."""
+    republish of a published object; what it exported is released when it ends.
+
+    Raises:
+        BrokerError: the first payload cannot be sent (the session is at its export
+            limit), or a republished one (the stream then ends with this status).
+    """
     stream = PluginStream(store, handlers, sid, ticket, obj)
     watcher = hub.add(ticket) if binding is not None else None
     try:
@@ -150,6 +165,8 @@ async def serve(
         finally:
             for task in tasks:
                 task.cancel()
+        if stream.failure is not None:
+            raise stream.failure
     finally:
         if watcher is not None:
             hub.remove(watcher)

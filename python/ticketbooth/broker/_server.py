@@ -121,7 +121,9 @@ class Broker:
         """The Deephaven-protocol front end: a server of its own on `port`, same store.
 
         Its receive limit is the per-object limit (up to 2 GiB): a pydeephaven client sends
-        a table given as one record batch as one message.
+        a table given as one record batch as one message. gRPC sets that limit for every
+        method of a server, so the port's `Gate` checks each call's login or bearer before
+        its request is read: only authenticated callers can send a large message.
         """
         from .._connection import is_loopback
 

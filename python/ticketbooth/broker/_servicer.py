@@ -103,14 +103,19 @@ class Core:
         sid = metadata_value(context, SESSION_HEADER)
         if not sid:
             raise BrokerError(grpc.StatusCode.FAILED_PRECONDITION, "call OpenSession first")
+        self.check_owner(user, sid)
+        self.store.touch(sid)
+        return sid
+
+    def check_owner(self, user: str, sid: str) -> None:
+        """Refuse a session id (from the x-ticketbooth-session header) opened with another
+        user's token: a token reaches only its own user's sessions."""
         state = self.store.sessions.get(sid)
         if state is not None and state.user != user:
             raise BrokerError(
                 grpc.StatusCode.PERMISSION_DENIED,
                 "this session was opened with another user's token; open your own session",
             )
-        self.store.touch(sid)
-        return sid
 
     def info(self, obj: StoredObject, binding: Binding | None) -> pb.ObjectInfo:
         return pb.ObjectInfo(
@@ -236,8 +241,10 @@ class SessionServicer(pb_grpc.SessionServiceServicer):
 
     @refusals
     async def CloseSession(self, request: pb.CloseSessionRequest, context: Ctx) -> Any:
-        self.core.authorize(context)
-        self.store.close_session(metadata_value(context, SESSION_HEADER))
+        user = self.core.authorize(context)
+        sid = metadata_value(context, SESSION_HEADER)
+        self.core.check_owner(user, sid)
+        self.store.close_session(sid)
         return pb.CloseSessionResponse()
 
     @refusals

@@ -49,13 +49,21 @@ def parse_ticket(text: str | None) -> Ticket:
     return ticket
 
 
+MAX_SORT_CHARS = 8192
+
+
 def parse_sort(text: str | None) -> list[dict[str, Any]]:
     """The widget's sort keys, `[{"column": "a", "descending": true}, ...]`, as JSON."""
     if not text:
         return []
+    if len(text) > MAX_SORT_CHARS:
+        raise InvalidInputError(
+            f"sort is {len(text)} characters; at most {MAX_SORT_CHARS} are accepted "
+            '(a JSON list like [{"column": "a", "descending": true}])'
+        )
     try:
         keys = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         raise InvalidInputError(
             'sort must be JSON like [{"column": "a", "descending": true}]'
         ) from None
