@@ -71,11 +71,15 @@ class Big:
         return f"<p>{self.i}</p>" + "x" * (2 * MiB)
 
 
-@pytest.fixture
-def small_queue_broker(tmp_path: Path) -> Iterator[BrokerProcess]:
-    b = start_broker(tmp_path / "rt", "--max-queue-bytes", "8MiB")
+def broker_with(tmp_path: Path, *options: str) -> Iterator[BrokerProcess]:
+    b = start_broker(tmp_path / "rt", *options)
     yield b
     b.stop()
+
+
+@pytest.fixture
+def small_queue_broker(tmp_path: Path) -> Iterator[BrokerProcess]:
+    yield from broker_with(tmp_path, "--max-queue-bytes", "8MiB")
 
 
 def test_readers_that_stop_reading_are_dropped_not_buffered(
@@ -151,9 +155,7 @@ def test_only_the_publisher_may_answer_requests(broker: BrokerProcess) -> None:
 @pytest.fixture
 def three_exports(tmp_path: Path) -> Iterator[BrokerProcess]:
     """A broker whose sessions may hold 3 exports each."""
-    b = start_broker(tmp_path / "rt3", "--max-exports-per-session", "3")
-    yield b
-    b.stop()
+    yield from broker_with(tmp_path, "--max-exports-per-session", "3")
 
 
 def test_plugin_streams_at_the_export_limit_end_with_the_reason(
