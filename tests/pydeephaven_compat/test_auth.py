@@ -54,6 +54,24 @@ def test_wrong_token_on_flight_is_refused(dh_broker: BrokerProcess) -> None:
         client.close()
 
 
+def test_the_broker_token_as_a_bearer_says_how_to_log_in(dh_broker: BrokerProcess) -> None:
+    """The main port's `Bearer <token>` sent to this port: UNAUTHENTICATED, saying that this
+    port logs in with PSK (not that a session expired)."""
+    import pyarrow.flight as fl
+
+    client = fl.FlightClient(f"grpc://127.0.0.1:{dh_broker.deephaven_port}")
+    try:
+        bearer = f"Bearer {dh_broker.token}".encode()
+        options = fl.FlightCallOptions(headers=[(b"authorization", bearer)])
+        with pytest.raises(fl.FlightUnauthenticatedError, match="a broker token was sent as"):
+            client.do_get(fl.Ticket(b"h" + bytes(16)), options).read_all()
+        options = fl.FlightCallOptions(headers=[(b"authorization", b"Bearer " + b"x" * 32)])
+        with pytest.raises(fl.FlightUnauthenticatedError, match="closed or expired"):
+            client.do_get(fl.Ticket(b"h" + bytes(16)), options).read_all()
+    finally:
+        client.close()
+
+
 def test_anonymous_refused_without_the_flag(dh_broker: BrokerProcess) -> None:
     with pytest.raises(DHError) as err:
         close_quietly(connect(dh_broker, auth_type="Anonymous", auth_token=""))

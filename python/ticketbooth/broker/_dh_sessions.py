@@ -206,12 +206,19 @@ class DhSessions:
                     f"no authorization: connect with auth_type={PSK!r} and the broker's token"
                 )
             if header.startswith("Bearer "):
-                if header.removeprefix("Bearer ") not in self._sids:
-                    raise _refused(
-                        "this Deephaven session is closed or expired (no call for "
-                        f"{self.ttl_s:g}s, or the broker restarted); open a new Session"
+                bearer = header.removeprefix("Bearer ")
+                if bearer in self._sids:
+                    return None
+                if token_user(bearer, self.core.token, self.core.users) is not None:
+                    raise _refused(  # the main port's form, sent to this one
+                        "a broker token was sent as a bearer: on this port log in with "
+                        f"auth_type={PSK!r} and the token as auth_token; the bearer is the "
+                        "session token the login answers with"
                     )
-                return None
+                raise _refused(
+                    "this Deephaven session is closed or expired (no call for "
+                    f"{self.ttl_s:g}s, or the broker restarted); open a new Session"
+                )
             self._user(header)
         except BrokerError as refusal:
             return refusal
