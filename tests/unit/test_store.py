@@ -158,6 +158,10 @@ def test_a_missing_scope_name_lists_the_names_and_the_closest() -> None:
     )
     with pytest.raises(BrokerError, match=r"'zzz'; published: regions, sales, t00"):
         h.store.fetch(sid, b"s/zzz")
+    # a shared ticket's hex given without its prefix reads as a name: the error says so
+    hex_name = "3f9a" * 8
+    with pytest.raises(BrokerError, match=f"to fetch a shared ticket, write shared:{hex_name}$"):
+        h.store.fetch(sid, ScopeTicket.scope_ticket(hex_name).bytes)
     # a shared ticket is a capability: its error names no other tickets
     with pytest.raises(BrokerError) as exc:
         h.store.fetch(sid, SharedTicket.random_ticket().bytes)

@@ -4,6 +4,7 @@ and the wording of "not found" for each kind of ticket."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 import grpc
@@ -25,6 +26,8 @@ def not_found(ticket: Ticket, names: Iterable[str] = ()) -> BrokerError:
         what = f"export {ticket.id} does not exist in this session (released, or never created)"
     elif isinstance(ticket, ScopeTicket):
         what = f"nothing is published under the name {ticket.name!r}" + known(ticket.name, names)
+        if re.fullmatch(r"[0-9a-fA-F]{32}", ticket.name):
+            what += f"; to fetch a shared ticket, write shared:{ticket.name}"
     else:
         what = f"shared ticket {ticket} is not published (released, or its publisher is gone)"
     return BrokerError(grpc.StatusCode.NOT_FOUND, what)
