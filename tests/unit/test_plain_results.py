@@ -77,7 +77,7 @@ def test_parse_publish(line: str, expected: tuple[str, str]) -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("", "%publish <expression> as <name>"),
+        ("", "usage: %publish <expression> \\[as <name>\\|shared\\]"),
         ("1 + 2", "say under which name to publish '1 + 2'"),
         ("df as ", "usage: %publish"),
     ],
