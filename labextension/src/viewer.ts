@@ -1,5 +1,6 @@
 // A main-area view of one object, without a kernel: the widget's views (../js/src) over a
 // LocalModel fed from the server's HTTP API, kept current by the change feed.
+import type { Message } from "@lumino/messaging";
 import { Widget } from "@lumino/widgets";
 import { HttpDataSource, HttpError, objectInfo, type ObjectInfo } from "../../js/src/http";
 import { mount, type Mounted } from "../../js/src/index";
@@ -112,6 +113,13 @@ export class ObjectViewer extends Widget {
     } else {
       this.model.update({ ...common, kind: "figure", mimebundle: info.mimebundle ?? {} });
     }
+  }
+
+  /** Closing the tab ends the view (Lumino only detaches a closed widget): Open makes a new
+   * one, and the closed one stops following the feed. */
+  protected onCloseRequest(msg: Message): void {
+    super.onCloseRequest(msg);
+    this.dispose();
   }
 
   dispose(): void {

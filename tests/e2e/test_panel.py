@@ -17,6 +17,7 @@ PUBLISHER = [
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt, numpy as np, pyarrow as pa
 import plotly.graph_objects as go
+import altair as alt
 import ticketbooth as tb
 s = tb.Session()
 
@@ -31,6 +32,8 @@ ax.set_title("panel figure")
     """s.publish_table(table("v1", 1000), "sales")
 s.publish_figure(fig, "chart")
 s.publish_figure(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])), "bars")
+counts = pa.table({"kind": ["a", "b", "c"], "n": [3, 1, 2]}).to_pandas()
+s.publish_figure(alt.Chart(counts).mark_bar().encode(x="kind", y="n"), "vl")
 print("published v1")""",
     """s.publish_table(table("v2", 2500), "sales")
 print("published v2")""",
@@ -137,6 +140,18 @@ def _scenario(page: Any, prefix: str) -> None:
     bars.locator(".tb-lab-open").click()
     page.locator("#ticketbooth-view-bars .tb-figure .main-svg").first.wait_for(timeout=60_000)
     shot(page, f"{prefix}-04-plotly")
+    # altair's vega-lite (v6 from altair 6) drawn by vega, not shown as its text
+    item(page, "vl").locator(".tb-lab-open").click()
+    marks = page.locator("#ticketbooth-view-vl .tb-figure .tb-heavy svg .mark-rect path")
+    marks.first.wait_for(timeout=60_000)
+    assert marks.count() == 3
+    shot(page, f"{prefix}-04b-altair")
+    # a closed view opens again from the panel
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="bars")
+    tab.locator(".lm-TabBar-tabCloseIcon").click()
+    page.locator("#ticketbooth-view-bars").wait_for(state="detached", timeout=10_000)
+    bars.locator(".tb-lab-open").click()
+    page.locator("#ticketbooth-view-bars .tb-figure .main-svg").first.wait_for(timeout=60_000)
 
     # republish: the list shows version 2 and the new row count; the open table follows
     page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="publisher.ipynb").click()
