@@ -190,15 +190,19 @@ export class VirtualGrid {
     this.scrollToRow(this.topRow + px / this.rowHeight);
   };
 
+  /** Keys scroll by rows at any size; they are the grid's, not the page's (JupyterLab's
+   * notebook would move its active cell on an arrow key). A move starts from the first row in
+   * view, so it is one row even when the top row shows in part (at the end). */
   private onKey = (e: KeyboardEvent) => {
     const m = this.metrics();
     const page = Math.max(1, Math.floor(m.viewportHeight / this.rowHeight) - 1);
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page };
     if (e.key === "Home" && (e.ctrlKey || e.metaKey || !vp.isScaled(m))) this.scrollToRow(0);
     else if (e.key === "End" && (e.ctrlKey || e.metaKey || !vp.isScaled(m))) this.scrollToRow(this.numRows);
-    else if (e.key in moves && vp.isScaled(m)) this.scrollToRow(Math.round(this.topRow) + moves[e.key]);
+    else if (e.key in moves && !e.altKey) this.scrollToRow(Math.floor(this.topRow + 1e-6) + moves[e.key]);
     else return;
     e.preventDefault();
+    e.stopPropagation();
   };
 
   scheduleRender(): void {

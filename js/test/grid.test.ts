@@ -49,6 +49,40 @@ describe("viewport math", () => {
   });
 });
 
+describe("keys", () => {
+  const press = (host: HTMLElement, key: string, ctrlKey = false) => {
+    const e = new KeyboardEvent("keydown", { key, ctrlKey, bubbles: true, cancelable: true });
+    let reachedPage = false;
+    const outside = () => (reachedPage = true);
+    document.addEventListener("keydown", outside);
+    host.querySelector(".tb-scroller")!.dispatchEvent(e);
+    document.removeEventListener("keydown", outside);
+    return { prevented: e.defaultPrevented, reachedPage };
+  };
+
+  it("arrows and pages scroll a small (unscaled) table, and stay the grid's", () => {
+    const { host, grid } = setup(1000);
+    expect(press(host, "ArrowDown")).toEqual({ prevented: true, reachedPage: false });
+    expect(grid.visibleRange().first).toBe(1);
+    press(host, "PageDown");
+    expect(grid.visibleRange().first).toBe(10);
+    press(host, "ArrowUp");
+    expect(grid.visibleRange().first).toBe(9);
+    expect(press(host, "a")).toEqual({ prevented: false, reachedPage: true });
+  });
+
+  it("the first arrow up after End moves one row, with the top row in part", () => {
+    const { host, grid } = setup(N, {}, { fallbackHeight: 315 });
+    press(host, "End", true); // Ctrl+End: a scaled grid leaves a plain End to the browser
+    const end = grid.visibleRange();
+    expect(end.last).toBe(N - 1);
+    press(host, "ArrowUp");
+    expect(grid.visibleRange().first).toBe(end.first - 1);
+    press(host, "ArrowDown");
+    expect(grid.visibleRange().first).toBe(end.first);
+  });
+});
+
 describe("virtual grid", () => {
   it("renders only ~visible rows for 10M rows, with header, types and row count", async () => {
     const { host, source } = setup();
