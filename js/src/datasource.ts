@@ -28,7 +28,8 @@ export function isStaleError(err: unknown): boolean {
 
 /** Decode Arrow IPC (stream or file) bytes into a flechette Table. */
 export function decodeIPC(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): Table {
-  return tableFromIPC(toBytes(bytes as ArrayBufferView), { useBigInt: true });
+  // decimals as their scaled integers: exact digits (as numbers they would be float64)
+  return tableFromIPC(toBytes(bytes as ArrayBufferView), { useBigInt: true, useDecimalInt: true });
 }
 
 interface WindowResponse {

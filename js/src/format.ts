@@ -69,6 +69,27 @@ export function formatFloat(v: unknown): Formatted {
   return { text: floatFmts[decimals].format(v) };
 }
 
+/** The scale of `decimal128(19, 2)` and the like (0 when the type names none). */
+export function decimalScale(type: string): number {
+  const m = /^decimal\d*\(\s*\d+\s*,\s*(-?\d+)\s*\)/.exec(type.trim());
+  return m ? Number(m[1]) : 0;
+}
+
+/** A decimal from its scaled integer (what the decoder gives): every digit exact, and as
+ * many fraction digits as the scale says (24.90 stays 24.90). */
+export function formatDecimal(v: unknown, scale: number): Formatted {
+  if (v == null) return NULL;
+  if (typeof v === "number" && !Number.isInteger(v)) return formatFloat(v);
+  if (typeof v !== "bigint" && typeof v !== "number") return { text: String(v) };
+  let n = BigInt(v);
+  const sign = n < 0n ? "-" : "";
+  if (n < 0n) n = -n;
+  if (scale <= 0) return { text: sign + intFmt.format(n * 10n ** BigInt(-scale)) };
+  const unit = 10n ** BigInt(scale);
+  const fraction = (n % unit).toString().padStart(scale, "0");
+  return { text: `${sign}${intFmt.format(n / unit)}.${fraction}` };
+}
+
 export function formatBool(v: unknown): Formatted {
   if (v == null) return NULL;
   return { text: v ? "true" : "false" };
@@ -199,8 +220,11 @@ export function formatterFor(type: string): Formatter {
     case "int":
       return formatInt;
     case "float":
-    case "decimal":
       return formatFloat;
+    case "decimal": {
+      const scale = decimalScale(type);
+      return (v) => formatDecimal(v, scale);
+    }
     case "bool":
       return formatBool;
     case "string":

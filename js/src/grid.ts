@@ -14,6 +14,10 @@ export interface RowProvider {
 
 /** How long rows keep their old content while the rows of a jump load (ms). */
 export const HOLD_MS = 150;
+// a numeric cell: 12px monospace digits (~0.6em each), 10px padding each side and a border
+const NUM_CHAR_PX = 7.3;
+const CELL_PAD_PX = 21;
+const FIT_MAX_PX = 360;
 
 export interface GridOptions {
   rowHeight?: number;
@@ -49,6 +53,10 @@ export class VirtualGrid {
   private columns: ColumnSpec[] = [];
   private formatters: Formatter[] = [];
   private widths: number[] = [];
+  /** Per column: the longest number drawn so far (a numeric column widens to fit it, up to
+   * FIT_MAX_PX, until the user sizes it), or -1 for columns that do not fit themselves. */
+  private fitted: number[] = [];
+  private widthsChanged = false;
   private numRows = 0;
   private sort: SortKey[] = [];
   private topRow = 0;
@@ -99,10 +107,15 @@ export class VirtualGrid {
     this.columns = columns.map((c) => ({ name: String(c.name), type: String(c.type) }));
     this.formatters = this.columns.map((c) => formatterFor(c.type));
     this.widths = this.columns.map(defaultWidth);
+    this.fitted = this.columns.map((c) => (alignFor(c.type) === "right" ? 0 : -1));
     this.headerCells = this.columns.map((c, i) =>
       createHeaderCell(c, i, {
         onSortClick: (name, multi) => this.opts.onSortClick?.(name, multi),
-        onResize: (idx, w) => this.setWidth(idx, w < 0 ? defaultWidth(this.columns[idx]) : w),
+        onResize: (idx, w) => {
+          const numeric = alignFor(this.columns[idx].type) === "right";
+          this.fitted[idx] = w < 0 && numeric ? 0 : -1; // a reset fits again; a drag is the user's
+          this.setWidth(idx, w < 0 ? defaultWidth(this.columns[idx]) : w);
+        },
         getWidth: (idx) => this.widths[idx],
       }),
     );
@@ -254,6 +267,10 @@ export class VirtualGrid {
     }
     // A held jump changes nothing on the page until its rows arrive (or the hold ends):
     // not even the footer, whose text would cost the scroll's frame a layout of the page.
+    if (this.widthsChanged) {
+      this.widthsChanged = false;
+      this.applyWidths();
+    }
     if (!hold || held < count) this.opts.onPaint?.(changed);
   }
 
@@ -324,9 +341,21 @@ export class VirtualGrid {
       const value = column ? column.at(index - win.rowStart) : undefined;
       const f = this.formatters[c](value);
       setText(cell, f.text);
+      if (f.text.length > this.fitted[c] && this.fitted[c] >= 0) this.fit(c, f.text.length);
       if (f.title) cell.title = f.title;
       else cell.removeAttribute("title");
       cell.classList.toggle("tb-null", !!f.isNull);
+    }
+  }
+
+  /** Widen numeric column `c` for a number of `chars` characters: a number cut short by an
+   * ellipsis reads as another number. Applied once per paint (a style change, no read). */
+  private fit(c: number, chars: number): void {
+    this.fitted[c] = chars;
+    const need = Math.ceil(chars * NUM_CHAR_PX + CELL_PAD_PX);
+    if (need > this.widths[c] && this.widths[c] < FIT_MAX_PX) {
+      this.widths[c] = Math.min(FIT_MAX_PX, need);
+      this.widthsChanged = true;
     }
   }
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { decimal, tableFromArrays, tableToIPC } from "@uwdata/flechette";
+import { decodeIPC } from "../src/datasource";
 import {
-  alignFor, classifyType, formatBool, formatCount, formatDate, formatFloat, formatInt, formatString, formatTimestamp, formatterFor,
+  alignFor, classifyType, decimalScale, formatBool, formatCount, formatDate, formatFloat, formatInt, formatString, formatTimestamp,
+  formatterFor,
 } from "../src/format";
 
 describe("formatters", () => {
@@ -27,6 +30,23 @@ describe("formatters", () => {
     expect(formatFloat(NaN).text).toBe("NaN");
     expect(formatFloat(-Infinity).text).toBe("-∞");
     expect(formatterFor("double")(-98765.4321).text).toBe("-98,765.43");
+  });
+
+  it("decimals keep their scale and every digit", () => {
+    expect(decimalScale("decimal128(4, 2)")).toBe(2);
+    expect(decimalScale("decimal256(40, -3)")).toBe(-3);
+    const money = formatterFor("decimal128(4, 2)");
+    expect(money(2490n).text).toBe("24.90");
+    expect(money(-2490n).text).toBe("-24.90");
+    expect(money(5n).text).toBe("0.05");
+    expect(money(null).isNull).toBe(true);
+    expect(formatterFor("decimal128(19, 2)")(1234567890123456789n).text).toBe("12,345,678,901,234,567.89");
+    expect(formatterFor("decimal32(5, 0)")(-12345).text).toBe("-12,345");
+    expect(formatterFor("decimal128(5, -2)")(123n).text).toBe("12,300");
+    // through the decoder the grid uses: the scaled integers, not float64 values
+    const bytes = tableToIPC(tableFromArrays({ d: [24.9, -0.05, null] }, { types: { d: decimal(4, 2) } }), { format: "stream" });
+    const column = decodeIPC(bytes!).getChild("d")!;
+    expect([0, 1, 2].map((i) => money(column.at(i)).text)).toEqual(["24.90", "-0.05", "null"]);
   });
 
   it("nulls are marked for dimmed display in every type", () => {

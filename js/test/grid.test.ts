@@ -49,6 +49,27 @@ describe("viewport math", () => {
   });
 });
 
+describe("column widths", () => {
+  it("a numeric column widens to fit the longest number drawn, never cut by an ellipsis", async () => {
+    const rows = 1e15; // ids up to 999,999,999,999,999: 19 characters
+    const { host, grid } = setup(rows);
+    await until(() => host.querySelector('.tb-row[data-row="3"]:not(.tb-placeholder)') !== null);
+    const before = grid.getWidths();
+    grid.scrollToRow(rows);
+    await until(() => host.querySelector(`.tb-row[data-row="${rows - 1}"]:not(.tb-placeholder)`) !== null);
+    grid.render();
+    const after = grid.getWidths();
+    expect(cellText(host, rows - 1, 0)).toBe("999,999,999,999,999");
+    expect(after[0]).toBeGreaterThan(before[0]);
+    expect(after[0]).toBeGreaterThanOrEqual(Math.ceil(19 * 7.3 + 21));
+    expect(after[2]).toBeGreaterThan(before[2]); // the double column too (~1.4e14 there)
+    const others = (w: number[]) => w.filter((_, i) => i !== 0 && i !== 2);
+    expect(others(after)).toEqual(others(before)); // text, bool and time columns keep theirs
+    const cols = (host.querySelector(".tb-grid") as HTMLElement).style.getPropertyValue("--tb-cols");
+    expect(cols.split(" ")[1]).toBe(`${after[0]}px`);
+  });
+});
+
 describe("keys", () => {
   const press = (host: HTMLElement, key: string, ctrlKey = false) => {
     const e = new KeyboardEvent("keydown", { key, ctrlKey, bubbles: true, cancelable: true });
