@@ -12,6 +12,17 @@ const STATUS_TEXT: Record<string, string> = {
   error: "error",
 };
 
+/** The status and banner text for a ticket's end, from the reason the broker gives: the
+ * kernel's view words it in Python (_widget.py RELEASE_REASONS), the panel's with this. */
+export function endStatus(reason: string): { status: string; status_message: string } {
+  const again = "the view updates if the ticket is published again";
+  if (reason === "closed") return { status: "publisher-gone", status_message: `its session was closed; ${again}` };
+  if (reason === "expired") {
+    return { status: "publisher-gone", status_message: `it stopped answering (killed or disconnected); ${again}` };
+  }
+  return { status: "released", status_message: reason === "released" || !reason ? again : reason };
+}
+
 export class Chrome {
   readonly root: HTMLElement;
   readonly content: HTMLElement;

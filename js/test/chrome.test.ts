@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Chrome } from "../src/chrome";
+import { Chrome, endStatus } from "../src/chrome";
 import { FakeModel } from "./fakemodel";
 
 describe("Chrome status pill", () => {
@@ -31,5 +31,21 @@ describe("Chrome status pill", () => {
     const banner = host.querySelector(".tb-banner")!;
     expect(banner.classList.contains("tb-show")).toBe(true);
     expect(banner.textContent).toContain("Publisher gone: its session closed");
+  });
+});
+
+describe("endStatus (the panel's view of a ticket's end)", () => {
+  it("words a publisher's end as the kernel's view does", () => {
+    expect(endStatus("closed")).toEqual({
+      status: "publisher-gone",
+      status_message: "its session was closed; the view updates if the ticket is published again",
+    });
+    expect(endStatus("expired").status).toBe("publisher-gone");
+    expect(endStatus("expired").status_message).toContain("stopped answering");
+    expect(endStatus("released")).toEqual({
+      status: "released",
+      status_message: "the view updates if the ticket is published again",
+    });
+    expect(endStatus("").status).toBe("released");
   });
 });

@@ -3,6 +3,7 @@
 import type { Message } from "@lumino/messaging";
 import { Widget } from "@lumino/widgets";
 import { HttpDataSource, HttpError, objectInfo, type ObjectInfo } from "../../js/src/http";
+import { endStatus } from "../../js/src/chrome";
 import { mount, type Mounted } from "../../js/src/index";
 import { rendererLoader } from "../../js/src/renderers";
 import { normalizeSort } from "../../js/src/sort";
@@ -68,7 +69,7 @@ export class ObjectViewer extends Widget {
   private onChange(e: ChangeEvent): void {
     if (e.ticket !== this.obj.ticket) return;
     if (e.kind === "released") {
-      this.model.update({ status: "released", status_message: e.reason || "" });
+      this.model.update(endStatus(e.reason || ""));
     } else if (e.version !== this.publisherVersion || this.model.get("status") !== "live") {
       void this.refresh();
     }
