@@ -64,7 +64,9 @@ export function mount(model: WidgetModel, host: HTMLElement, opts: MountOptions 
   };
 }
 
-export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
+// anywidget's entry: `export default { render }` only (a named `render` export is deprecated
+// by anywidget and logs a warning for every view)
+function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
   const m = mount(model, el);
   return () => m.destroy();
 }

@@ -159,14 +159,14 @@ def write_notebook(lab: Lab, name: str, *cells: str) -> str:
 
 
 @contextlib.contextmanager
-def reported(context: Any, pages: list[Any], prefix: str) -> Iterator[None]:
+def reported(context: Any, pages: list[Any], prefix: str) -> Iterator[list[str]]:
     """A failure inside shows a screenshot of each page in `pages` and the browser's errors
-    (console errors, uncaught exceptions) in its message."""
+    (console errors, uncaught exceptions) in its message. Yields the console's lines."""
     console: list[str] = []
     context.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     context.on("weberror", lambda e: console.append(f"pageerror: {e.error}"))
     try:
-        yield
+        yield console
     except Exception as exc:
         for k, page in enumerate(pages):
             shot(page, f"{prefix}-99-failure-{k}")

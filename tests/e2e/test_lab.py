@@ -112,9 +112,11 @@ def test_publish_view_scroll_and_follow(lab: Lab, browser: Any) -> None:
     context.route("**/*", only_local)
 
     pages: list[Any] = []
-    with reported(context, pages, "lab"):
+    with reported(context, pages, "lab") as console:
         _scenario(context, lab, pages)
     assert outside == [], f"requests left the machine: {outside[:5]}"
+    ours = [c for c in console if "ticketbooth" in c and c.startswith(("warning", "error"))]
+    assert ours == [], ours  # e.g. anywidget's deprecation warning for a named render export
     context.close()
 
 
