@@ -174,8 +174,12 @@ export class TicketsPanel extends Widget {
     copy.title = fetchCode(obj);
     copy.addEventListener("click", () => {
       Clipboard.copyToSystem(fetchCode(obj));
+      copy.style.minWidth = `${copy.offsetWidth}px`; // the row keeps its layout meanwhile
       copy.textContent = "Copied";
-      setTimeout(() => (copy.textContent = "Copy code to fetch"), 1500);
+      setTimeout(() => {
+        copy.textContent = "Copy code to fetch";
+        copy.style.minWidth = "";
+      }, 1500);
     });
     actions.append(open, copy);
     if (this.canRelease) {
