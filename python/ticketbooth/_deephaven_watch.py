@@ -9,6 +9,7 @@ Deephaven keeps no versions itself: a session counts them from the first it saw 
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -17,9 +18,16 @@ from typing import Any
 
 import grpc
 
-from ._errors import BrokerUnavailableError, TicketboothError, TicketNotFoundError
+from ._errors import (
+    BrokerUnavailableError,
+    InvalidInputError,
+    TicketboothError,
+    TicketNotFoundError,
+)
 from ._tickets import ScopeTicket, ticket_from_bytes
 from ._watch import WatchEvent
+
+log = logging.getLogger("ticketbooth")
 
 POLL_S = 1.0
 _KINDS = (("published", "created"), ("updated", "updated"), ("released", "removed"))
@@ -56,7 +64,7 @@ class ScopeFeed:
         self._watchers: list[tuple[bytes, queue.SimpleQueue[Any]]] = []
         self._call: Any = None
         self._ready = False
-        self._failed: grpc.RpcError | None = None
+        self._failed: Exception | None = None
         self._ended = False
 
     def _ensure(self, what: str) -> None:
@@ -71,11 +79,16 @@ class ScopeFeed:
                 lambda: self._ready or self._failed or self._ended, self._timeout
             )
             if self._failed is not None:
-                raise self._error(self._failed, what)
+                raise self._as_error(self._failed, what)
             if not ok or self._ended:
                 raise BrokerUnavailableError(
                     f"the Deephaven server did not list its scope names for {what} in time"
                 )
+
+    def _as_error(self, failed: Exception, what: str) -> TicketboothError:
+        if isinstance(failed, grpc.RpcError):
+            return self._error(failed, what)
+        return TicketboothError(f"{what}: the Deephaven scope listing stopped: {failed!r}")
 
     def version(self, name: str) -> int:
         """The version of `name` this session has seen (1 when its change is in flight)."""
@@ -129,27 +142,33 @@ class ScopeFeed:
                     self._cond.notify_all()
         except grpc.RpcError as err:
             cancelled = isinstance(err, grpc.Call) and err.code() == grpc.StatusCode.CANCELLED
-            failed = None if cancelled else err
+            failed: Exception | None = None if cancelled else err
+        except Exception as exc:  # never a dead thread that leaves every caller waiting
+            log.warning("ticketbooth: the Deephaven scope listing stopped: %r", exc)
+            failed = exc
         else:
             failed = None
         with self._cond:
             self._failed, self._ended, self._call = failed, True, None
             self._cond.notify_all()
             for _, q in self._watchers:
-                q.put(_END if failed is None else self._error(failed, "watch"))
+                q.put(_END if failed is None else self._as_error(failed, "watch"))
             self._watchers.clear()
 
     def _apply(self, update: Any) -> None:
         for kind, attr in _KINDS:
             for info in getattr(update, attr):
                 name, type_name = info.field_name, info.typed_ticket.type
+                try:
+                    ticket = ScopeTicket.scope_ticket(name).bytes
+                except InvalidInputError:  # a name no ticketbooth ticket can hold: not listed
+                    continue
                 if kind == "released":
                     version = self._versions.pop(name, 0)
                     self._types.pop(name, None)
                 else:
                     version = self._versions.get(name, 0) + 1
                     self._versions[name], self._types[name] = version, type_name
-                ticket = ScopeTicket.scope_ticket(name).bytes
                 event = _event(kind, ticket, version, type_name)
                 for want, q in self._watchers:
                     if not want or want == ticket:

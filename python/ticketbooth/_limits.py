@@ -10,8 +10,8 @@ from ._errors import InvalidInputError
 MiB = 1 << 20
 GiB = 1 << 30
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
-NAME_RULE = "letters, digits, '_', '.', '-', starting with a letter or digit"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")  # a Python variable's name fits
+NAME_RULE = "letters, digits, '_', '.', '-', starting with a letter, digit or '_'"
 
 
 @dataclass(frozen=True)

@@ -205,3 +205,24 @@ def test_magics_in_two_kernels(dh: DeephavenServer) -> None:
     finally:
         a.shutdown()
         b.shutdown()
+
+
+def test_scope_names_a_script_makes(dh: DeephavenServer) -> None:
+    """A Python script's `_x` is a name like any other; a name no ticket can hold (over 128
+    characters) is left out of the listing, and the other names keep working (the listing's
+    thread had died on it: every name lookup then waited for its timeout and failed)."""
+    long_name = "v" + "x" * 200
+    plain = pydeephaven.Session(host="127.0.0.1", port=dh.port, auth_type=PSK, auth_token=dh.psk)
+    try:
+        plain.run_script(
+            f"from deephaven import empty_table\n_x = empty_table(3)\n{long_name} = empty_table(1)"
+        )
+        with session(dh, timeout=10) as s:
+            s.publish_table({"v": [1]}, "plain_name")
+            assert "_x" in s.tables and "plain_name" in s.tables
+            assert not any(name.startswith("vxxx") for name in s.tables)
+            assert s.fetch_table("_x").num_rows == 3
+            assert s.info("plain_name").num_rows == 1
+    finally:
+        plain.run_script(f"del _x\ndel {long_name}")
+        plain.close()
