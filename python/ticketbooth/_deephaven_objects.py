@@ -182,14 +182,26 @@ def sent_schema(schema: pa.Schema) -> pa.Schema:
                 "it first (e.g. table.rename_columns([...]) or df.rename(columns={...}))"
             )
         try:
+            if pa.types.is_map(f.type):  # taken, then never given back (42.7)
+                raise DHError("a map column cannot be read back from a Deephaven server")
             dh = map_arrow_type(f.type)
         except DHError:
             raise InvalidInputError(
                 f"column {f.name!r} has type {f.type}, which a Deephaven server cannot hold; "
-                "cast it first (e.g. a dictionary column to its values' type)"
+                f"cast it first ({_cast_hint(f.type)})"
             ) from None
         fields.append(pa.field(f.name, f.type, f.nullable, {**(f.metadata or {}), **_b(dh)}))
     return pa.schema(fields, metadata=schema.metadata)
+
+
+def _cast_hint(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        return f"to its values' type, {t.value_type}"
+    if pa.types.is_large_list(t):
+        return f"to list<{t.value_type}>"
+    if pa.types.is_map(t):
+        return "e.g. to two list columns of keys and values, or a string of JSON"
+    return "to a type listed in docs/deephaven.md"
 
 
 def _b(meta: dict[str, str]) -> dict[bytes, bytes]:
