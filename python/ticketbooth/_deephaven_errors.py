@@ -56,6 +56,12 @@ def dh_error(
             f"the Deephaven server at {url} closed the connection at once ({detail}): "
             "if it serves TLS, use deephavens://host:port"
         )
+    plain = ("WRONG_VERSION_NUMBER", "Tls handshake failed")
+    if code == grpc.StatusCode.UNAVAILABLE and any(p in detail for p in plain) and not opened:
+        return BrokerUnavailableError(
+            f"the Deephaven server at {url} does not answer TLS ({detail}): if it serves "
+            "plain gRPC, use deephaven://host:port"
+        )
     if code == grpc.StatusCode.UNAVAILABLE:
         return BrokerUnavailableError(
             f"the Deephaven server at {url} is unreachable during {what} ({detail}): "

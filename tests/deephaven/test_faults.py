@@ -61,6 +61,9 @@ def test_bad_urls_and_tickets(dh: DeephavenServer) -> None:
         tb.Session("deephaven://127.0.0.1:notaport")
     with pytest.raises(tb.InvalidInputError, match="is not deephaven://host:port"):
         tb.Session("deephaven://127.0.0.1:10000/some/path")
+    tls_to_plain = dh.url.replace("deephaven://", "deephavens://")
+    with pytest.raises(tb.BrokerUnavailableError, match=r"does not answer TLS.*use deephaven://"):
+        tb.Session(tls_to_plain, token=dh.psk, timeout=10)
     with tb.Session(dh.url, token=dh.psk) as s:
         with pytest.raises(tb.TicketNotFoundError, match="released by its publisher"):
             s.fetch_table(tb.SharedTicket.random_ticket())

@@ -170,7 +170,8 @@ class DhSessions:
             if user is None:
                 raise _refused(
                     "wrong token for this broker: pass the broker's token as auth_token "
-                    "(it is in the broker's connection file; `ticketbooth info` shows where)"
+                    "(it is in the broker's connection file, whose path `ticketbooth serve` "
+                    "prints at start)"
                 )
             return user
         if scheme == ANONYMOUS and self.anonymous:
