@@ -95,6 +95,12 @@ def dh_error(
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return LimitExceededError(f"{what}: the Deephaven server refused it ({detail})")
     if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION):
+        if "is not a table" in detail.lower():  # e.g. a deephaven.plot Figure a script made
+            return InvalidInputError(
+                f"{what}: this is a Deephaven server-side object, not a table or a figure a "
+                f"ticketbooth Session published ({detail}); open it with pydeephaven's "
+                "plugin_client and the Deephaven plugin for its type"
+            )
         return InvalidInputError(f"{what}: the Deephaven server refused it ({detail})")
     return TicketboothError(f"{what} failed on the Deephaven server ({code.name}): {detail}")
 

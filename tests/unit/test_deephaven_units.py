@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 import pyarrow as pa
 import pyarrow.flight as fl
 import pytest
@@ -52,7 +53,7 @@ def test_schema_sent_and_user_schema() -> None:
     assert objects.user_schema(sent) == pa.schema(
         [("s", pa.string()), ("n", pa.int64()), ("v", pa.string())]
     )
-    with pytest.raises(tb.InvalidInputError, match="column 'd' has type dictionary.*, string\\)"):
+    with pytest.raises(tb.InvalidInputError, match=r"column 'd' has type dictionary.*, string\)"):
         objects.sent_schema(pa.schema([("d", pa.dictionary(pa.int8(), pa.string()))]))
     # a Deephaven 42.7 server takes a map column and then fails every read of it
     with pytest.raises(tb.InvalidInputError, match="column 'm' has type map<string, int64>"):
@@ -94,3 +95,18 @@ def test_a_dropped_read_is_read_again_once() -> None:
     with pytest.raises(tb.TicketboothError, match="Stream removed"):
         _backend(twice)._loader(b"e\x01\x00\x00\x00", 0)()
     assert twice.calls == 2
+
+
+def test_a_server_side_object_is_named_as_such() -> None:
+    """A figure a Deephaven script made is listed like any object; using it says what it is."""
+    from ticketbooth._deephaven_errors import dh_error
+
+    err = dh_error(
+        "deephaven://h:1",
+        "fetch object",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "Ticket is not a table",
+        True,
+    )
+    assert isinstance(err, tb.InvalidInputError)
+    assert "Deephaven server-side object" in str(err) and "plugin_client" in str(err)
