@@ -36,6 +36,11 @@ interface RowEl {
   cells: HTMLElement[];
 }
 
+/** The `fitted` start of a column: 0 for a numeric one (it widens to its numbers), -1 else. */
+function fitsItself(col: ColumnSpec): number {
+  return alignFor(col.type) === "right" ? 0 : -1;
+}
+
 export function defaultWidth(col: ColumnSpec): number {
   const byType: Record<string, number> = { int: 110, float: 120, decimal: 120, bool: 72, timestamp: 232, date: 110, time: 120, duration: 110, string: 180, other: 160 };
   const w = byType[classifyType(col.type)] ?? 140;
@@ -107,13 +112,13 @@ export class VirtualGrid {
     this.columns = columns.map((c) => ({ name: String(c.name), type: String(c.type) }));
     this.formatters = this.columns.map((c) => formatterFor(c.type));
     this.widths = this.columns.map(defaultWidth);
-    this.fitted = this.columns.map((c) => (alignFor(c.type) === "right" ? 0 : -1));
+    this.fitted = this.columns.map(fitsItself);
     this.headerCells = this.columns.map((c, i) =>
       createHeaderCell(c, i, {
         onSortClick: (name, multi) => this.opts.onSortClick?.(name, multi),
         onResize: (idx, w) => {
-          const numeric = alignFor(this.columns[idx].type) === "right";
-          this.fitted[idx] = w < 0 && numeric ? 0 : -1; // a reset fits again; a drag is the user's
+          // a reset fits again; a drag is the user's
+          this.fitted[idx] = w < 0 ? fitsItself(this.columns[idx]) : -1;
           this.setWidth(idx, w < 0 ? defaultWidth(this.columns[idx]) : w);
         },
         getWidth: (idx) => this.widths[idx],

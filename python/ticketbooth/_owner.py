@@ -33,18 +33,22 @@ def stamp(raw: bytes, key: str) -> ExportTicket:
     return ticket
 
 
+def _key_of(ticket: object) -> str | None:
+    """The key stamped on an export ticket (None: not one, or made by hand)."""
+    return ticket._owner if isinstance(ticket, ExportTicket) else None
+
+
 def owner_of(obj: Any) -> Any:
     """The live session whose export `obj` (a Table, SharedObject or ExportTicket) is, or
     None (not an export, a hand-made ticket, or its session is gone)."""
-    ticket = getattr(obj, "ticket", obj)
-    key = getattr(ticket, "_owner", None) if isinstance(ticket, ExportTicket) else None
+    key = _key_of(getattr(obj, "ticket", obj))
     return None if key is None else _SESSIONS.get(key)
 
 
 def mine(obj: Any, key: str, what: str) -> Ticket:
     """`obj` as a ticket, refused when it is an export of another session."""
     ticket = as_ticket(obj)
-    owner = getattr(ticket, "_owner", None) if isinstance(ticket, ExportTicket) else None
+    owner = _key_of(ticket)
     if owner is not None and owner != key:
         raise InvalidInputError(
             f"cannot {what}: {ticket!r} is an export of another session (export ids are "

@@ -99,7 +99,9 @@ class TicketView(anywidget.AnyWidget):
         super().__init__(height=height)
         self._ticket = parsed
         # an export (a Table, a figure) is viewed through the session that holds it
-        self._session = session or _owner.owner_of(ticket) or default_session()
+        if session is None:
+            session = _owner.owner_of(ticket) or default_session()
+        self._session = session
         self.broker_id = str(getattr(self._session, "broker_id", ""))
         self._windows: TableWindows | None = None
         self._handle: Table | SharedObject | None = None
